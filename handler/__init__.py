@@ -1,0 +1,41 @@
+"""onnx-lambda's deployed code; `handler.lambda_handler` is the universal Lambda entry point.
+
+Importing the package loads the models (Lambda's init phase). HTTP events are answered by
+`handler.http`, every other event by `handler.events`; each is imported on first use, so a
+function that only scores queue messages never imports the web stack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handler import environment as environment
+
+_http_handler: Any = None
+_events_handler: Any = None
+
+
+def is_http_event(event: Any) -> bool:
+    """True for API Gateway REST/HTTP API, ALB and Function URL events."""
+    if not isinstance(event, dict):
+        return False
+    context = event.get("requestContext")
+    if not isinstance(context, dict):
+        return False
+    return "httpMethod" in event or "http" in context or "elb" in context
+
+
+def lambda_handler(event: Any, context: Any) -> Any:
+    """Route one Lambda event to the HTTP app or to event scoring."""
+    global _http_handler, _events_handler
+    if is_http_event(event):
+        if _http_handler is None:
+            from handler.http import lambda_handler as http_handler
+
+            _http_handler = http_handler
+        return _http_handler(event, context)
+    if _events_handler is None:
+        from handler.events import lambda_handler as events_handler
+
+        _events_handler = events_handler
+    return _events_handler(event, context)

@@ -1,0 +1,287 @@
+"""Open Inference Protocol v2 infer requests and responses, JSON and binary tensor extension."""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from handler.datatypes import NUMPY_DTYPES, datatype_of
+from handler.errors import InvalidInput
+from handler.store import Model
+
+HEADER_LENGTH = "inference-header-content-length"
+_FLOAT_KINDS = "fiu"
+_INT_KINDS = "iu"
+_ACCEPTED_KINDS = {"BOOL": "b", "FP16": _FLOAT_KINDS, "FP32": _FLOAT_KINDS, "FP64": _FLOAT_KINDS}
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidInput(f"{name} is not valid JSON; send non-finite values as binary tensor data")
+
+
+def parse_json(body: bytes | str, what: str = "request body") -> Any:
+    """Parse strict JSON (no NaN/Infinity), raising InvalidInput with the parser's reason."""
+    try:
+        return json.loads(body, parse_constant=_reject_constant)
+    except InvalidInput:
+        raise
+    except RecursionError:
+        raise InvalidInput(f"{what} is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{what} is not valid JSON: {exc}") from None
+
+
+def dumps(document: Any) -> bytes:
+    """Serialise compact JSON; non-finite floats become null rather than invalid JSON."""
+    return json.dumps(document, separators=(",", ":"), allow_nan=False).encode()
+
+
+@dataclass
+class RequestedOutput:
+    """One output the client asked for, and whether it wants it as binary data."""
+
+    name: str
+    binary: bool
+
+
+@dataclass
+class InferRequest:
+    """A decoded infer request: tensors keyed by input name plus what to send back."""
+
+    inputs: dict[str, np.ndarray]
+    outputs: list[RequestedOutput] = field(default_factory=list)
+    id: str | None = None
+    binary_output: bool = False
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+def decode_infer_request(body: bytes, model: Model, header_length: int | None = None) -> InferRequest:
+    """Decode an OIP infer request body; `header_length` splits off binary tensor data."""
+    if header_length is None:
+        header, binary = body, b""
+    else:
+        if header_length < 0 or header_length > len(body):
+            raise InvalidInput(
+                f"Inference-Header-Content-Length is {header_length} but the body has {len(body)} bytes"
+            )
+        header, binary = body[:header_length], body[header_length:]
+    document = parse_json(header, "infer request")
+    if not isinstance(document, dict):
+        raise InvalidInput("infer request must be a JSON object with an 'inputs' list")
+    raw_inputs = document.get("inputs")
+    if not isinstance(raw_inputs, list) or not raw_inputs:
+        raise InvalidInput("infer request needs a non-empty 'inputs' list of tensors")
+    inputs: dict[str, np.ndarray] = {}
+    offset = 0
+    for raw in raw_inputs:
+        name, array, offset = _decode_tensor(raw, binary, offset)
+        if name in inputs:
+            raise InvalidInput(f"input '{name}' appears more than once")
+        inputs[name] = array
+    if offset != len(binary):
+        raise InvalidInput(
+            f"binary data is {len(binary)} bytes but the inputs' binary_data_size add up to {offset}"
+        )
+    parameters = _object(document.get("parameters"), "parameters")
+    request_id = document.get("id")
+    if request_id is not None and not isinstance(request_id, str):
+        raise InvalidInput("'id' must be a string")
+    return InferRequest(
+        inputs=inputs,
+        outputs=_requested_outputs(document.get("outputs"), model),
+        id=request_id,
+        binary_output=bool(parameters.get("binary_data_output", False)),
+        parameters=parameters,
+    )
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(f"'{what}' must be a JSON object")
+    return value
+
+
+def _requested_outputs(raw: Any, model: Model) -> list[RequestedOutput]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise InvalidInput("'outputs' must be a list of {\"name\": ...} objects")
+    requested = []
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise InvalidInput("each entry of 'outputs' must be an object with a string 'name'")
+        if item["name"] not in model.output_names:
+            raise InvalidInput(
+                f"model '{model.name}' has no output '{item['name']}'; outputs: {list(model.output_names)}"
+            )
+        parameters = _object(item.get("parameters"), "outputs[].parameters")
+        requested.append(RequestedOutput(item["name"], bool(parameters.get("binary_data", False))))
+    return requested
+
+
+def _decode_tensor(raw: Any, binary: bytes, offset: int) -> tuple[str, np.ndarray, int]:
+    if not isinstance(raw, dict):
+        raise InvalidInput("each input must be an object with name, shape, datatype and data")
+    name = raw.get("name")
+    if not isinstance(name, str):
+        raise InvalidInput("each input needs a string 'name'")
+    shape = raw.get("shape")
+    if not isinstance(shape, list) or not all(
+        isinstance(dim, int) and not isinstance(dim, bool) and dim >= 0 for dim in shape
+    ):
+        raise InvalidInput(f"input '{name}' needs 'shape' as a list of non-negative integers")
+    datatype = raw.get("datatype")
+    if datatype not in NUMPY_DTYPES:
+        raise InvalidInput(
+            f"input '{name}' has datatype {datatype!r}; expected one of {sorted(NUMPY_DTYPES)}"
+        )
+    parameters = _object(raw.get("parameters"), f"inputs[{name}].parameters")
+    size = parameters.get("binary_data_size")
+    if size is not None:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise InvalidInput(f"input '{name}' has a binary_data_size that is not a non-negative integer")
+        if offset + size > len(binary):
+            raise InvalidInput(
+                f"input '{name}' declares {size} bytes of binary data but only "
+                f"{len(binary) - offset} remain"
+            )
+        array = _from_binary(name, binary[offset : offset + size], datatype, shape)
+        return name, array, offset + size
+    if "data" not in raw:
+        raise InvalidInput(f"input '{name}' has neither 'data' nor parameters.binary_data_size")
+    return name, _from_json(name, raw["data"], datatype, shape), offset
+
+
+def _from_json(name: str, data: Any, datatype: str, shape: list[int]) -> np.ndarray:
+    return _reshape(name, json_array(name, data, datatype), shape)
+
+
+def json_array(name: str, data: Any, datatype: str) -> np.ndarray:
+    """Convert parsed JSON values to `datatype`, refusing wrong kinds, overflow and ragged rows."""
+    if datatype == "BYTES":
+        array = np.asarray(data, dtype=object)
+        if not all(isinstance(item, str) for item in array.ravel()):
+            raise InvalidInput(f"input '{name}' is BYTES, so every element of 'data' must be a string")
+        return array
+    try:
+        parsed = np.asarray(data)
+    except ValueError:
+        raise InvalidInput(f"input '{name}' has ragged 'data': every row must have the same length") from None
+    target = NUMPY_DTYPES[datatype]
+    if parsed.size == 0:
+        return parsed.astype(target)
+    if parsed.dtype.kind not in _ACCEPTED_KINDS.get(datatype, _INT_KINDS):
+        raise InvalidInput(
+            f"input '{name}' is {datatype} but 'data' holds {_json_kind(parsed)}; "
+            f"expected {'booleans' if datatype == 'BOOL' else 'numbers'}"
+        )
+    if target.kind in _INT_KINDS and parsed.dtype.kind in _INT_KINDS:
+        info = np.iinfo(target)
+        if parsed.min() < info.min or parsed.max() > info.max:
+            raise InvalidInput(f"input '{name}' holds integers outside the range of {datatype}")
+    array = parsed.astype(target, copy=False)
+    if target.kind == "f" and not np.isfinite(array).all():
+        raise InvalidInput(f"input '{name}' holds numbers too large for {datatype}")
+    return array
+
+
+def _json_kind(array: np.ndarray) -> str:
+    kinds = {"b": "booleans", "f": "floating-point numbers", "i": "integers", "u": "integers"}
+    return kinds.get(array.dtype.kind, "strings or mixed values")
+
+
+def _reshape(name: str, array: np.ndarray, shape: list[int]) -> np.ndarray:
+    if array.size != int(np.prod(shape, dtype=np.int64)):
+        raise InvalidInput(
+            f"input '{name}' has {array.size} elements in 'data' but shape {shape} needs "
+            f"{int(np.prod(shape, dtype=np.int64))}"
+        )
+    return array.reshape(shape)
+
+
+def _from_binary(name: str, chunk: bytes, datatype: str, shape: list[int]) -> np.ndarray:
+    if datatype == "BYTES":
+        return _reshape(name, np.array(_split_bytes(name, chunk), dtype=object), shape)
+    dtype = NUMPY_DTYPES[datatype]
+    count = int(np.prod(shape, dtype=np.int64))
+    if len(chunk) != count * dtype.itemsize:
+        raise InvalidInput(
+            f"input '{name}' has {len(chunk)} bytes of binary data but {datatype} {shape} needs "
+            f"{count * dtype.itemsize}"
+        )
+    return np.frombuffer(chunk, dtype=dtype.newbyteorder("<")).astype(dtype, copy=False).reshape(shape)
+
+
+def _split_bytes(name: str, chunk: bytes) -> list[bytes]:
+    items, position = [], 0
+    while position < len(chunk):
+        if position + 4 > len(chunk):
+            raise InvalidInput(f"input '{name}' has a truncated BYTES length prefix")
+        (length,) = struct.unpack_from("<I", chunk, position)
+        position += 4
+        if position + length > len(chunk):
+            raise InvalidInput(f"input '{name}' has a BYTES element longer than the data left")
+        items.append(chunk[position : position + length])
+        position += length
+    return items
+
+
+def encode_infer_response(
+    model: Model, request: InferRequest, results: Mapping[str, np.ndarray]
+) -> tuple[bytes, int | None]:
+    """Encode an OIP infer response; returns the body and, with binary outputs, the JSON length."""
+    wanted = request.outputs or [RequestedOutput(name, False) for name in results]
+    outputs: list[dict[str, Any]] = []
+    chunks: list[bytes] = []
+    for output in wanted:
+        array = results[output.name]
+        tensor: dict[str, Any] = {
+            "name": output.name,
+            "datatype": datatype_of(array),
+            "shape": list(array.shape),
+        }
+        if output.binary or request.binary_output:
+            chunk = _to_binary(array)
+            tensor["parameters"] = {"binary_data_size": len(chunk)}
+            chunks.append(chunk)
+        else:
+            tensor["data"] = tensor_data(array)
+        outputs.append(tensor)
+    document: dict[str, Any] = {"model_name": model.name, "model_version": model.version}
+    if request.id is not None:
+        document["id"] = request.id
+    document["outputs"] = outputs
+    header = dumps(document)
+    if not chunks:
+        return header, None
+    return header + b"".join(chunks), len(header)
+
+
+def tensor_data(array: np.ndarray) -> list[Any]:
+    """Flatten a tensor to a JSON-ready row-major list (BYTES as UTF-8 strings)."""
+    flat = array.ravel()
+    if flat.dtype.kind in "OSU":
+        return [item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item) for item in flat]
+    return flat.tolist()  # type: ignore[no-any-return]
+
+
+def _to_binary(array: np.ndarray) -> bytes:
+    if array.dtype.kind in "OSU":
+        parts = []
+        for item in array.ravel():
+            raw = item if isinstance(item, bytes) else str(item).encode()
+            parts.append(struct.pack("<I", len(raw)) + raw)
+        return b"".join(parts)
+    return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
+
+
+def output_names(request: InferRequest) -> Sequence[str] | None:
+    """The output names to compute, or None for all of them."""
+    return [output.name for output in request.outputs] or None

@@ -1,0 +1,67 @@
+"""The errors this function raises; each carries its HTTP status and a message for the caller."""
+
+from __future__ import annotations
+
+
+class OnnxLambdaError(Exception):
+    """Base of every error the function raises on purpose."""
+
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(OnnxLambdaError):
+    """The request or record is malformed or does not fit the model's inputs."""
+
+    status = 400
+
+
+class ModelNotFound(OnnxLambdaError):
+    """No loaded model has the requested name or version."""
+
+    status = 404
+
+
+class RouteNotFound(OnnxLambdaError):
+    """No route matches the request path."""
+
+    status = 404
+
+
+class MethodNotAllowed(OnnxLambdaError):
+    """The route exists but not for this HTTP method."""
+
+    status = 405
+
+
+class PayloadTooLarge(OnnxLambdaError):
+    """The body or the batch is over the configured limit."""
+
+    status = 413
+
+
+class UnsupportedMediaType(OnnxLambdaError):
+    """The request's content type is not one this route reads."""
+
+    status = 415
+
+
+class UnrecognisedEvent(OnnxLambdaError):
+    """No event source recognises the Lambda event."""
+
+    status = 400
+
+
+class ModelLoadError(OnnxLambdaError):
+    """A model could not be loaded at init (missing, corrupt, or digest mismatch)."""
+
+
+class SettingsError(OnnxLambdaError):
+    """An environment variable holds a value the function cannot use."""
+
+    def __init__(self, variable: str, value: str, expected: str) -> None:
+        super().__init__(f"{variable}={value!r} is not valid: expected {expected}")
+        self.variable = variable

@@ -1,0 +1,42 @@
+"""Makes the app aware of the API Gateway stage in its URL, so links such as /docs resolve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handler.http.fastpath import ASGIApp, Receive, Scope, Send
+
+
+def stage_prefix(event: dict[str, Any], path: str) -> str:
+    """The part of the public URL before the path the app routes on ('' when there is none).
+
+    REST APIs (payload 1.0) route on `path`, while `requestContext.path` is the public one with the
+    stage or custom-domain base path in front. HTTP APIs with a named stage put `/{stage}` at the
+    start of the path itself; the `$default` stage adds nothing.
+    """
+    context = event.get("requestContext") or {}
+    public = context.get("path")
+    if isinstance(public, str) and public != path and public.endswith(path):
+        return public[: len(public) - len(path)]
+    stage = context.get("stage")
+    if isinstance(stage, str) and stage and stage != "$default" and path.startswith(f"/{stage}/"):
+        return f"/{stage}"
+    return ""
+
+
+class StagePath:
+    """Sets the ASGI `root_path` to the stage prefix, with `path` the full public path under it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        """Wrap `app`, which then builds URLs (such as the docs' openapi.json) under the stage."""
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        event = scope.get("aws.event")
+        if event is not None and scope["type"] == "http":
+            prefix = stage_prefix(event, scope["path"])
+            if prefix:
+                scope["root_path"] = prefix
+                if not scope["path"].startswith(prefix + "/"):
+                    scope["path"] = prefix + scope["path"]
+        await self.app(scope, receive, send)
