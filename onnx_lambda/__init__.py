@@ -1,0 +1,1 @@
+"""onnx-lambda's local tooling: the CLI, the emulator, packaging and benchmarks (never deployed)."""
