@@ -13,6 +13,10 @@ BUNDLED_MODELS = Path(__file__).resolve().parent.parent / "models"
 LAMBDA_MODEL_LAYER = "/opt/models"
 GRAPH_OPTIMIZATION_LEVELS = ("disable", "basic", "extended", "all")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DESTINATION_FORMS = (
+    "return, s3://BUCKET[/PREFIX], dynamodb://TABLE, sqs://QUEUE-NAME-OR-URL, "
+    "sns://TOPIC-ARN or events://BUS-NAME"
+)
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -29,6 +33,20 @@ def _visible_cpus() -> int:
 
 
 @dataclass(frozen=True)
+class Destination:
+    """Where event scoring writes predictions: `kind` is return, s3, dynamodb, sqs, sns or events."""
+
+    kind: str = "return"
+    target: str = ""
+    prefix: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "return":
+            return "return"
+        return f"{self.kind}://{self.target}" + (f"/{self.prefix}" if self.prefix else "")
+
+
+@dataclass(frozen=True)
 class Settings:
     """The function's configuration, cast and checked; build it with `Settings.from_env()`."""
 
@@ -42,7 +60,8 @@ class Settings:
     warmup: bool = True
     max_body_bytes: int = 5 * 1024 * 1024
     max_batch_size: int = 8192
-    destination: str = "return"
+    destination: Destination = Destination()
+    deadline_margin_ms: int = 1000
     id_field: str = "id"
     log_level: str = "INFO"
     metrics: bool = True
@@ -68,7 +87,8 @@ class Settings:
             warmup=reader.flag("ONNX_LAMBDA_WARMUP", True),
             max_body_bytes=reader.integer("ONNX_LAMBDA_MAX_BODY_BYTES", 5 * 1024 * 1024, 1),
             max_batch_size=reader.integer("ONNX_LAMBDA_MAX_BATCH_SIZE", 8192, 1),
-            destination=reader.text("ONNX_LAMBDA_DESTINATION", "return"),
+            destination=reader.destination("ONNX_LAMBDA_DESTINATION"),
+            deadline_margin_ms=reader.integer("ONNX_LAMBDA_DEADLINE_MARGIN_MS", 1000, 0),
             id_field=reader.text("ONNX_LAMBDA_ID_FIELD", "id"),
             log_level=reader.choice("ONNX_LAMBDA_LOG_LEVEL", "INFO", LOG_LEVELS, upper=True),
             metrics=reader.flag("ONNX_LAMBDA_METRICS", True),
@@ -117,6 +137,26 @@ class _Reader:
         if value not in choices:
             raise SettingsError(name, value, "one of " + ", ".join(choices))
         return value
+
+    def destination(self, name: str) -> Destination:
+        value = self.text(name, "return")
+        if value.lower() == "return":
+            return Destination()
+        kind, sep, rest = value.partition("://")
+        kind = kind.lower()
+        rest = rest.strip("/")
+        if not sep or not rest or kind not in ("s3", "dynamodb", "sqs", "sns", "events"):
+            raise SettingsError(name, value, DESTINATION_FORMS)
+        if kind == "s3":
+            bucket, _, prefix = rest.partition("/")
+            return Destination("s3", bucket, prefix.strip("/"))
+        if kind == "sns" and not rest.startswith("arn:"):
+            raise SettingsError(name, value, "sns://arn:aws:sns:REGION:ACCOUNT:TOPIC (a topic ARN)")
+        if kind == "sqs" and "/" in rest and not rest.startswith(("https:", "http:")):
+            rest = "https://" + rest
+        if kind in ("dynamodb", "events") and "/" in rest:
+            raise SettingsError(name, value, f"{kind}://NAME with no slash")
+        return Destination(kind, rest)
 
     def digests(self, name: str) -> dict[str, str]:
         pins: dict[str, str] = {}
