@@ -65,3 +65,13 @@ class SettingsError(OnnxLambdaError):
     def __init__(self, variable: str, value: str, expected: str) -> None:
         super().__init__(f"{variable}={value!r} is not valid: expected {expected}")
         self.variable = variable
+
+
+class DestinationError(OnnxLambdaError):
+    """Predictions could not be written to the configured destination."""
+
+    status = 502
+
+
+class RecordsFailed(OnnxLambdaError):
+    """Some records of an event that has no partial-failure response failed; raised so Lambda retries."""

@@ -1,11 +1,58 @@
-"""The event entry point: queue messages, stream records and S3 objects scored in batches."""
+"""The event entry point: queue messages, stream records and S3 objects scored in batches.
+
+Each source is one small class that recognises its event (`infer`), turns it into records, and
+turns the outcome back into what that source expects. `SOURCES` is tried in order, first match
+wins, as Mangum's HANDLERS are; S3 before the generic EventBridge source that would also match.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from handler.environment import SETTINGS, STORE  # noqa: F401 - loaded during init
+from handler.environment import SETTINGS, STORE
 from handler.errors import UnrecognisedEvent
+from handler.events.batch import EventScorer, Outcome
+from handler.events.destinations import open_writer
+from handler.events.dynamodb import DynamoDbSource
+from handler.events.eventbridge import EventBridgeSource
+from handler.events.kinesis import KinesisSource
+from handler.events.records import Record
+from handler.events.s3 import S3EventBridgeSource, S3Source
+from handler.events.sns import SnsSource
+from handler.events.sqs import SqsSource
+from handler.events.types import LambdaContext
+
+
+class Source(Protocol):
+    """One event source: recognises its events and speaks its response format."""
+
+    name: str
+
+    def infer(self, event: Any) -> bool: ...
+
+    def ordered(self, event: Any) -> bool: ...
+
+    def records(self, event: Any) -> list[Record]: ...
+
+    def respond(self, outcome: Outcome) -> Any: ...
+
+
+SOURCES: tuple[Source, ...] = (
+    S3Source(),
+    S3EventBridgeSource(),
+    SqsSource(),
+    SnsSource(),
+    KinesisSource(),
+    DynamoDbSource(),
+    EventBridgeSource(),
+)
+EXPECTED = (
+    "an SQS, SNS, Kinesis, DynamoDB Streams or S3 event (Records with eventSource aws:sqs, aws:sns, "
+    "aws:kinesis, aws:dynamodb or aws:s3) or an EventBridge event (detail-type, source, detail)"
+)
+
+# Created once per execution environment: the destination's boto3 client, if it has one.
+SCORER = EventScorer(STORE, SETTINGS, open_writer(SETTINGS.destination, SETTINGS))
 
 
 def describe(event: Any) -> str:
@@ -19,6 +66,21 @@ def describe(event: Any) -> str:
     return f"a JSON {type(event).__name__}"
 
 
+def recognise(event: Any) -> Source:
+    """The first source that claims the event, or UnrecognisedEvent naming what arrived."""
+    for source in SOURCES:
+        if source.infer(event):
+            return source
+    raise UnrecognisedEvent(f"no event source recognises {describe(event)}; expected {EXPECTED}")
+
+
+def handle(event: Any, context: LambdaContext | None, scorer: EventScorer) -> Any:
+    """Score one event with `scorer` and answer as its source expects."""
+    source = recognise(event)
+    outcome = scorer.run(source.name, source.records(event), context, ordered=source.ordered(event))
+    return source.respond(outcome)
+
+
 def lambda_handler(event: Any, context: Any) -> Any:
     """Score one non-HTTP event."""
-    raise UnrecognisedEvent(f"no event source recognises {describe(event)}; event scoring is not built yet")
+    return handle(event, context, SCORER)

@@ -1,0 +1,246 @@
+"""S3 objects scored as a stream: CSV, JSON Lines and .npy read in chunks of the model's batch size,
+so memory holds one chunk and one output part whatever the object's size."""
+
+from __future__ import annotations
+
+import ast
+import csv
+import json
+import struct
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from handler.errors import InvalidInput
+from handler.events.deadline import Deadline, DeadlineReached
+from handler.events.destinations import CollectingSink, Writer
+from handler.events.records import ObjectRef
+from handler.events.types import ObjectSummary
+from handler.instances import predictions, rows_from_records, to_tensor
+from handler.store import Model, ModelStore
+
+READ_BYTES = 1024 * 1024
+Chunk = tuple[list[Any], dict[str, np.ndarray]]
+"""One chunk of an object: the rows' ids and the model's input tensors for them."""
+Reader = Callable[[Any, Model, str, int], Iterator[Chunk]]
+
+
+def score_object(
+    ref: ObjectRef, *, s3: Any, store: ModelStore, writer: Writer, id_field: str, deadline: Deadline
+) -> ObjectSummary:
+    """Read, score and write one object chunk by chunk; raises if any part of it fails."""
+    reader = reader_for(ref.key)
+    request: dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key}
+    if ref.version_id:
+        request["VersionId"] = ref.version_id
+    response = s3.get_object(**request)
+    metadata = {name.lower(): value for name, value in response.get("Metadata", {}).items()}
+    model = store.get(metadata.get("model") or None, metadata.get("model-version") or None)
+    body = response["Body"]
+    sink = writer.open_object(ref, model, deadline)
+    rows = 0
+    try:
+        for ids, inputs in reader(body, model, id_field, model.max_batch_size):
+            if deadline.expired():
+                raise DeadlineReached(deadline.margin_ms)
+            model.check(inputs)
+            scored = predictions(model, model.run(inputs))
+            sink.write(
+                [{id_field: row_id, "prediction": value} for row_id, value in zip(ids, scored, strict=True)]
+            )
+            rows += len(ids)
+        output = sink.close()
+    except BaseException:
+        sink.abort()
+        raise
+    finally:
+        body.close()
+    summary: ObjectSummary = {
+        "bucket": ref.bucket,
+        "key": ref.key,
+        "rows": rows,
+        "model_name": model.name,
+        "model_version": model.version,
+        "output": output,
+    }
+    if isinstance(sink, CollectingSink):
+        summary["results"] = sink.documents
+    return summary
+
+
+def reader_for(key: str) -> Reader:
+    """The reader for the object's format, chosen by its extension."""
+    lowered = key.lower()
+    if lowered.endswith(".csv"):
+        return csv_chunks
+    if lowered.endswith((".jsonl", ".ndjson", ".json")):
+        return jsonl_chunks
+    if lowered.endswith(".npy"):
+        return npy_chunks
+    raise InvalidInput(f"s3 object {key!r} is not .csv, .jsonl, .ndjson, .json or .npy")
+
+
+def line_blocks(body: Any, rows: int) -> Iterator[list[bytes]]:
+    """Non-blank lines of a streamed body, `rows` at a time."""
+    pending = b""
+    block: list[bytes] = []
+    for data in body.iter_chunks(READ_BYTES):
+        lines = (pending + data).split(b"\n")
+        pending = lines.pop()
+        for raw in lines:
+            line = raw.rstrip(b"\r")
+            if line:
+                block.append(line)
+                if len(block) == rows:
+                    yield block
+                    block = []
+    pending = pending.rstrip(b"\r")
+    if pending:
+        block.append(pending)
+    if block:
+        yield block
+
+
+def _table_input(model: Model, what: str) -> Any:
+    if len(model.inputs) != 1 or len(model.inputs[0].shape) != 2:
+        raise InvalidInput(
+            f"model '{model.name}' does not take one 2-D input, so it cannot score {what}; "
+            f"its inputs: {[spec.describe() for spec in model.inputs]}"
+        )
+    return model.inputs[0]
+
+
+def csv_chunks(body: Any, model: Model, id_field: str, rows: int) -> Iterator[Chunk]:
+    """CSV with a header row: the model's features picked by column name, ids from the id column."""
+    spec = _table_input(model, "CSV")
+    blocks = line_blocks(body, rows)
+    first = next(blocks, [])
+    if not first:
+        return
+    header = next(csv.reader([first[0].decode("utf-8-sig")]))
+    features = list(model.features) or [name for name in header if name != id_field]
+    absent = [name for name in features if name not in header]
+    if absent:
+        raise InvalidInput(f"CSV header {header} lacks the model's features {absent}")
+    columns = [header.index(name) for name in features]
+    id_column = header.index(id_field) if id_field in header else None
+    line = 2
+    start = 0
+    for block in _chain([first[1:]], blocks):
+        if not block:
+            continue
+        text = b"\n".join(block).decode()
+        parsed = (
+            list(csv.reader(text.split("\n")))
+            if '"' in text
+            else [row.split(",") for row in text.split("\n")]
+        )
+        try:
+            table = np.array(parsed, dtype=str)
+        except ValueError:
+            widths = [len(row) for row in parsed]
+            bad = next(index for index, width in enumerate(widths) if width != len(header))
+            raise InvalidInput(
+                f"CSV line {line + bad} has {widths[bad]} fields; the header has {len(header)}"
+            ) from None
+        if table.ndim != 2 or table.shape[1] != len(header):
+            raise InvalidInput(
+                f"CSV lines {line}-{line + len(block) - 1} do not have {len(header)} fields each"
+            )
+        try:
+            values = table[:, columns].astype(spec.dtype)
+        except ValueError as exc:
+            raise InvalidInput(
+                f"CSV lines {line}-{line + len(block) - 1} hold a non-numeric feature: {exc}"
+            ) from None
+        ids = (
+            table[:, id_column].tolist() if id_column is not None else list(range(start, start + len(block)))
+        )
+        yield ids, {spec.name: to_tensor(values, spec)}
+        line += len(block)
+        start += len(block)
+
+
+def _chain(*parts: Any) -> Iterator[list[bytes]]:
+    for part in parts:
+        yield from part
+
+
+def jsonl_chunks(body: Any, model: Model, id_field: str, rows: int) -> Iterator[Chunk]:
+    """JSON Lines: each line a named-feature object (its id field kept) or a list of feature values."""
+    spec = _table_input(model, "JSON Lines")
+    start = 0
+    for block in line_blocks(body, rows):
+        documents = []
+        for offset, line in enumerate(block):
+            try:
+                documents.append(json.loads(line))
+            except ValueError as exc:
+                raise InvalidInput(f"JSON Lines line {start + offset + 1} is not valid JSON: {exc}") from None
+        if all(isinstance(document, dict) for document in documents):
+            ids = [document.get(id_field, start + offset) for offset, document in enumerate(documents)]
+            tensor = rows_from_records(documents, model)
+        elif all(isinstance(document, list) for document in documents):
+            ids = list(range(start, start + len(documents)))
+            tensor = to_tensor(documents, spec)
+        else:
+            raise InvalidInput(
+                f"JSON Lines lines {start + 1}-{start + len(block)} mix objects and lists; use one kind"
+            )
+        yield ids, {spec.name: tensor}
+        start += len(block)
+
+
+def npy_chunks(body: Any, model: Model, id_field: str, rows: int) -> Iterator[Chunk]:
+    """A .npy array whose first axis is rows: the header read first, then rows in chunks."""
+    if len(model.inputs) != 1:
+        raise InvalidInput(f"model '{model.name}' has several inputs, so it cannot score a .npy array")
+    spec = model.inputs[0]
+    dtype, shape = _npy_header(body)
+    if len(shape) != len(spec.shape) or any(
+        want >= 0 and got != want for got, want in zip(shape[1:], spec.shape[1:], strict=True)
+    ):
+        raise InvalidInput(
+            f".npy array has shape {list(shape)}; model '{model.name}' expects {spec.describe()}"
+        )
+    if not np.can_cast(dtype, spec.dtype, "same_kind"):
+        raise InvalidInput(f".npy array holds {dtype}; model '{model.name}' expects {spec.describe()}")
+    row_shape = shape[1:]
+    row_bytes = int(np.prod(row_shape, dtype=np.int64)) * dtype.itemsize
+    for start in range(0, shape[0], rows):
+        count = min(rows, shape[0] - start)
+        data = _read_exactly(body, count * row_bytes)
+        array = np.frombuffer(data, dtype=dtype).reshape(count, *row_shape).astype(spec.dtype)
+        yield list(range(start, start + count)), {spec.name: array}
+
+
+def _npy_header(body: Any) -> tuple[np.dtype[Any], tuple[int, ...]]:
+    magic = _read_exactly(body, 8)
+    if magic[:6] != b"\x93NUMPY":
+        raise InvalidInput("object is not a .npy file (bad magic)")
+    size_format = "<H" if magic[6] == 1 else "<I"
+    (length,) = struct.unpack(size_format, _read_exactly(body, struct.calcsize(size_format)))
+    try:
+        header = ast.literal_eval(_read_exactly(body, length).decode("latin1"))
+        dtype = np.dtype(header["descr"])
+        shape = tuple(int(dim) for dim in header["shape"])
+    except (ValueError, SyntaxError, KeyError, TypeError) as exc:
+        raise InvalidInput(f".npy header is not readable: {exc}") from None
+    if header.get("fortran_order"):
+        raise InvalidInput(".npy array is in Fortran order; save it C-ordered to stream it by rows")
+    if dtype.hasobject or not shape:
+        raise InvalidInput(".npy array must be numeric with at least one dimension")
+    return dtype, shape
+
+
+def _read_exactly(body: Any, size: int) -> bytes:
+    parts = []
+    left = size
+    while left:
+        data = body.read(left)
+        if not data:
+            raise InvalidInput(f".npy data ends early: {left} bytes missing")
+        parts.append(data)
+        left -= len(data)
+    return b"".join(parts)

@@ -1,0 +1,185 @@
+"""Records as sources deliver them, and their payloads decoded into tensors for one model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote_plus
+
+import numpy as np
+
+from handler.codec import InferRequest, decode_infer_request, dumps, parse_json, tensor_data
+from handler.datatypes import datatype_of
+from handler.errors import InvalidInput
+from handler.instances import predictions, rows_from_records, tensors_from_document
+from handler.store import Model, ModelStore
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """One S3 object named by a notification: the version or ETag pins the exact bytes."""
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+    etag: str | None = None
+
+    @property
+    def url(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+@dataclass
+class Record:
+    """One message or stream record as its source delivered it, not yet decoded."""
+
+    identifier: str
+    """What Lambda wants back in batchItemFailures: a message id or a sequence number."""
+    source_id: str
+    """The source's own id for the record, used when the payload carries no id field."""
+    body: Any
+    """The payload: JSON text or bytes, or a document the source already parsed."""
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    """Message attributes that may name the model (`model`, `model_version`)."""
+    group: str | None = None
+    """The SQS FIFO message group, whose order a failure must not break."""
+    item: Mapping[str, Any] | None = None
+    """A DynamoDB stream record's NewImage, in DynamoDB JSON, written back with the prediction."""
+    objects: list[ObjectRef] | None = None
+    """The S3 objects an S3 notification names, when the record is one."""
+    error: str | None = None
+    """Why the source could not unwrap the record (bad base64, say): it fails without decoding."""
+
+
+@dataclass
+class Decoded:
+    """A record's tensors for its model, ready to stack with other records' rows."""
+
+    record: Record
+    record_id: str
+    model: Model
+    inputs: dict[str, np.ndarray]
+    rows: int
+    answer: str
+    """How the result reads: `prediction` (one named-feature object), `predictions` or `outputs`."""
+    request: InferRequest | None = None
+
+
+def parse(body: Any) -> Any:
+    """The record's JSON document (bodies that are already documents pass through)."""
+    if isinstance(body, str | bytes):
+        return parse_json(body, "record body")
+    return body
+
+
+def s3_objects(document: Any) -> list[ObjectRef] | None:
+    """The objects of an S3 event notification (e.g. inside an SQS or SNS message), else None."""
+    if not isinstance(document, dict):
+        return None
+    if document.get("Event") == "s3:TestEvent" and document.get("Service") == "Amazon S3":
+        return []
+    records = document.get("Records")
+    if not isinstance(records, list) or not records:
+        return None
+    if not all(isinstance(entry, dict) and entry.get("eventSource") == "aws:s3" for entry in records):
+        return None
+    refs = []
+    for entry in records:
+        if not str(entry.get("eventName", "")).startswith("ObjectCreated"):
+            continue
+        s3 = entry["s3"]
+        obj = s3["object"]
+        refs.append(
+            ObjectRef(
+                bucket=s3["bucket"]["name"],
+                # Notifications URL-encode keys, with '+' for spaces.
+                key=unquote_plus(obj["key"]),
+                version_id=obj.get("versionId") or None,
+                etag=obj.get("eTag") or None,
+            )
+        )
+    return refs
+
+
+def decode(record: Record, document: Any, store: ModelStore, id_field: str) -> Decoded:
+    """Pick the record's model and decode its payload: an OIP infer request, instances, or named features."""
+    model = store.get(*_model_named(record, document))
+    record_id = _record_id(record, document, id_field)
+    if isinstance(document, dict) and _is_infer_request(document):
+        body = record.body if isinstance(record.body, str | bytes) else dumps(document)
+        request = decode_infer_request(body.encode() if isinstance(body, str) else body, model)
+        rows = model.check(request.inputs)
+        return Decoded(record, record_id, model, request.inputs, rows, "outputs", request)
+    if isinstance(document, list) or (isinstance(document, dict) and _is_instances(document)):
+        inputs = tensors_from_document(document, model)
+        rows = model.check(inputs)
+        return Decoded(record, record_id, model, inputs, rows, "predictions")
+    if isinstance(document, dict):
+        if not model.features or len(model.inputs) != 1:
+            raise InvalidInput(
+                f"model '{model.name}' has no feature list, so a record must be an infer request "
+                '({"inputs": [...]}) or {"instances": [...]}'
+            )
+        inputs = {model.inputs[0].name: rows_from_records([document], model)}
+        model.check(inputs)
+        return Decoded(record, record_id, model, inputs, 1, "prediction")
+    raise InvalidInput(f"a record must be a JSON object or list; got a {type(document).__name__}")
+
+
+def _is_infer_request(document: Mapping[str, Any]) -> bool:
+    inputs = document.get("inputs")
+    return (
+        isinstance(inputs, list)
+        and bool(inputs)
+        and all(isinstance(tensor, dict) and "datatype" in tensor for tensor in inputs)
+    )
+
+
+def _is_instances(document: Mapping[str, Any]) -> bool:
+    return "instances" in document or "inputs" in document
+
+
+def _model_named(record: Record, document: Any) -> tuple[str | None, str | None]:
+    fields = document if isinstance(document, dict) else {}
+    name = record.attributes.get("model") or fields.get("model_name") or fields.get("model")
+    version = record.attributes.get("model_version") or fields.get("model_version")
+    return (name if isinstance(name, str) else None, str(version) if version is not None else None)
+
+
+def _record_id(record: Record, document: Any, id_field: str) -> str:
+    if isinstance(document, dict):
+        value = document.get(id_field)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return str(value)
+    return record.source_id
+
+
+def result_document(decoded: Decoded, outputs: Mapping[str, np.ndarray], id_field: str) -> dict[str, Any]:
+    """What lands at the destination for one record: its id, the model, and the prediction."""
+    model = decoded.model
+    document: dict[str, Any] = {
+        id_field: decoded.record_id,
+        "model_name": model.name,
+        "model_version": model.version,
+    }
+    if decoded.answer == "outputs":
+        wanted = [output.name for output in decoded.request.outputs] if decoded.request else []
+        document["outputs"] = [
+            {
+                "name": name,
+                "datatype": datatype_of(outputs[name]),
+                "shape": list(outputs[name].shape),
+                "data": tensor_data(outputs[name]),
+            }
+            for name in (wanted or model.output_names)
+        ]
+    elif decoded.answer == "predictions":
+        document["predictions"] = predictions(model, outputs)
+    else:
+        document["prediction"] = predictions(model, outputs)[0]
+    return document
+
+
+PREDICTION_ATTRIBUTES = frozenset({"prediction", "predictions", "outputs", "model_name", "model_version"})
+"""The attributes a result adds to a record; an item already carrying them was written by us."""

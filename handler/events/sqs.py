@@ -1,0 +1,54 @@
+"""SQS messages (standard and FIFO queues), answered with batchItemFailures by message id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handler.events.batch import Outcome, batch_response
+from handler.events.records import Record
+from handler.events.types import BatchResponse
+
+
+def records_from(event: Any, event_source: str, key: str = "eventSource") -> list[dict[str, Any]] | None:
+    """The event's Records when every one of them comes from `event_source`, else None."""
+    if not isinstance(event, dict):
+        return None
+    records = event.get("Records")
+    if not isinstance(records, list) or not records:
+        return None
+    if all(isinstance(record, dict) and record.get(key) == event_source for record in records):
+        return records
+    return None
+
+
+class SqsSource:
+    """An SQS event source mapping's batch; a message may carry a payload or an S3 notification."""
+
+    name = "sqs"
+
+    def infer(self, event: Any) -> bool:
+        return records_from(event, "aws:sqs") is not None
+
+    def ordered(self, event: Any) -> bool:
+        """FIFO queues: a failed message fails the rest of its group."""
+        return str(event["Records"][0].get("eventSourceARN", "")).endswith(".fifo")
+
+    def records(self, event: Any) -> list[Record]:
+        return [self._record(message) for message in event["Records"]]
+
+    def _record(self, message: dict[str, Any]) -> Record:
+        attributes = {
+            name: value["stringValue"]
+            for name, value in (message.get("messageAttributes") or {}).items()
+            if isinstance(value, dict) and isinstance(value.get("stringValue"), str)
+        }
+        return Record(
+            identifier=message["messageId"],
+            source_id=message["messageId"],
+            body=message.get("body", ""),
+            attributes=attributes,
+            group=(message.get("attributes") or {}).get("MessageGroupId"),
+        )
+
+    def respond(self, outcome: Outcome) -> BatchResponse:
+        return batch_response(outcome)
