@@ -177,6 +177,10 @@ def json_array(name: str, data: Any, datatype: str) -> np.ndarray:
     target = NUMPY_DTYPES[datatype]
     if parsed.size == 0:
         return parsed.astype(target)
+    if target.kind in _INT_KINDS and parsed.dtype.kind in "fO":
+        exact = _big_integers(name, data, datatype)
+        if exact is not None:
+            return exact
     if parsed.dtype.kind not in _ACCEPTED_KINDS.get(datatype, _INT_KINDS):
         raise InvalidInput(
             f"input '{name}' is {datatype} but 'data' holds {_json_kind(parsed)}; "
@@ -190,6 +194,17 @@ def json_array(name: str, data: Any, datatype: str) -> np.ndarray:
     if target.kind == "f" and not np.isfinite(array).all():
         raise InvalidInput(f"input '{name}' holds numbers too large for {datatype}")
     return array
+
+
+def _big_integers(name: str, data: Any, datatype: str) -> np.ndarray | None:
+    """Integers numpy read as float64 (it does for any beyond int64) as exact `datatype`, else None."""
+    exact = np.array(data, dtype=object)
+    if not all(type(item) is int for item in exact.ravel()):
+        return None
+    info = np.iinfo(NUMPY_DTYPES[datatype].name)
+    if exact.min() < info.min or exact.max() > info.max:
+        raise InvalidInput(f"input '{name}' holds integers outside the range of {datatype}")
+    return exact.astype(NUMPY_DTYPES[datatype])
 
 
 def _json_kind(array: np.ndarray) -> str:
@@ -219,7 +234,8 @@ def _from_binary(name: str, chunk: bytes, datatype: str, shape: list[int]) -> np
     return np.frombuffer(chunk, dtype=dtype.newbyteorder("<")).astype(dtype, copy=False).reshape(shape)
 
 
-def _split_bytes(name: str, chunk: bytes) -> list[bytes]:
+def _split_bytes(name: str, chunk: bytes) -> list[str]:
+    # Elements are handed to ONNX Runtime as str: it turns a bytes object into its repr ("b'..'").
     items, position = [], 0
     while position < len(chunk):
         if position + 4 > len(chunk):
@@ -228,7 +244,12 @@ def _split_bytes(name: str, chunk: bytes) -> list[bytes]:
         position += 4
         if position + length > len(chunk):
             raise InvalidInput(f"input '{name}' has a BYTES element longer than the data left")
-        items.append(chunk[position : position + length])
+        try:
+            items.append(chunk[position : position + length].decode())
+        except UnicodeDecodeError:
+            raise InvalidInput(
+                f"input '{name}' has a BYTES element that is not UTF-8; ONNX Runtime string tensors hold text"
+            ) from None
         position += length
     return items
 
