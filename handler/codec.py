@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,19 +17,38 @@ from handler.errors import InvalidInput
 from handler.store import Model
 
 HEADER_LENGTH = "inference-header-content-length"
-_FLOAT_KINDS = "fiu"
 _INT_KINDS = "iu"
-_ACCEPTED_KINDS = {"BOOL": "b", "FP16": _FLOAT_KINDS, "FP32": _FLOAT_KINDS, "FP64": _FLOAT_KINDS}
+_ACCEPTED_KINDS = {"BOOL": "b"}
 
 
 def _reject_constant(name: str) -> Any:
     raise InvalidInput(f"{name} is not valid JSON; send non-finite values as binary tensor data")
 
 
+# Built once: json.loads and json.dumps with options construct a new coder on every call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+# JSONEncoder.encode builds a C encoder per call; on small responses that is a third of the cost.
+_C_ENCODER = (
+    json.encoder.c_make_encoder(
+        None, _ENCODER.default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, False
+    )
+    if json.encoder.c_make_encoder is not None
+    else None
+)
+
+
+def _encode(value: Any) -> str:
+    """Compact JSON text; raises ValueError on NaN or infinity."""
+    if _C_ENCODER is None or isinstance(value, str):
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODER(value, 0))
+
+
 def parse_json(body: bytes | str, what: str = "request body") -> Any:
     """Parse strict JSON (no NaN/Infinity), raising InvalidInput with the parser's reason."""
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        return _DECODER.decode(body.decode() if isinstance(body, bytes) else body)
     except InvalidInput:
         raise
     except RecursionError:
@@ -37,8 +58,11 @@ def parse_json(body: bytes | str, what: str = "request body") -> Any:
 
 
 def dumps(document: Any) -> bytes:
-    """Serialise compact JSON; non-finite floats become null rather than invalid JSON."""
-    return json.dumps(document, separators=(",", ":"), allow_nan=False).encode()
+    """Serialise compact, strict JSON; non-finite floats become null, never invalid JSON."""
+    try:
+        return _encode(document).encode()
+    except ValueError:
+        return _encode(_finite_or_null(document)).encode()
 
 
 @dataclass
@@ -133,17 +157,15 @@ def _decode_tensor(raw: Any, binary: bytes, offset: int) -> tuple[str, np.ndarra
     if not isinstance(name, str):
         raise InvalidInput("each input needs a string 'name'")
     shape = raw.get("shape")
-    if not isinstance(shape, list) or not all(
-        isinstance(dim, int) and not isinstance(dim, bool) and dim >= 0 for dim in shape
-    ):
+    if type(shape) is not list or not all(type(dim) is int and dim >= 0 for dim in shape):
         raise InvalidInput(f"input '{name}' needs 'shape' as a list of non-negative integers")
     datatype = raw.get("datatype")
     if datatype not in NUMPY_DTYPES:
         raise InvalidInput(
             f"input '{name}' has datatype {datatype!r}; expected one of {sorted(NUMPY_DTYPES)}"
         )
-    parameters = _object(raw.get("parameters"), f"inputs[{name}].parameters")
-    size = parameters.get("binary_data_size")
+    parameters = raw.get("parameters")
+    size = _object(parameters, "inputs[].parameters").get("binary_data_size") if parameters else None
     if size is not None:
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise InvalidInput(f"input '{name}' has a binary_data_size that is not a non-negative integer")
@@ -170,11 +192,13 @@ def json_array(name: str, data: Any, datatype: str) -> np.ndarray:
         if not all(isinstance(item, str) for item in array.ravel()):
             raise InvalidInput(f"input '{name}' is BYTES, so every element of 'data' must be a string")
         return array
+    target = NUMPY_DTYPES[datatype]
+    if target.kind == "f":
+        return _float_array(name, data, datatype, target)
     try:
         parsed = np.asarray(data)
     except ValueError:
         raise InvalidInput(f"input '{name}' has ragged 'data': every row must have the same length") from None
-    target = NUMPY_DTYPES[datatype]
     if parsed.size == 0:
         return parsed.astype(target)
     if target.kind in _INT_KINDS and parsed.dtype.kind in "fO":
@@ -190,9 +214,27 @@ def json_array(name: str, data: Any, datatype: str) -> np.ndarray:
         info = np.iinfo(target)
         if parsed.min() < info.min or parsed.max() > info.max:
             raise InvalidInput(f"input '{name}' holds integers outside the range of {datatype}")
-    array = parsed.astype(target, copy=False)
-    if target.kind == "f" and not np.isfinite(array).all():
-        raise InvalidInput(f"input '{name}' holds numbers too large for {datatype}")
+    return parsed.astype(target, copy=False)
+
+
+def _float_array(name: str, data: Any, datatype: str, target: np.dtype[Any]) -> np.ndarray:
+    # Converted in one step and checked without numpy reductions: on small requests, dtype
+    # discovery and reductions cost more than the model run.
+    first = data
+    while type(first) is list and first:
+        first = first[0]
+    if type(first) is not float and type(first) is not int and type(first) is not list:
+        raise InvalidInput(
+            f"input '{name}' is {datatype} but 'data' holds {type(first).__name__} values; expected numbers"
+        )
+    try:
+        array = np.asarray(data, dtype=target)
+    except (ValueError, TypeError):
+        raise InvalidInput(
+            f"input '{name}' needs 'data' of numbers in rows of equal length (ragged rows or non-numbers found)"
+        ) from None
+    if b"\x00" in np.isfinite(array).tobytes():
+        raise InvalidInput(f"input '{name}' holds null, NaN or numbers too large for {datatype}")
     return array
 
 
@@ -213,10 +255,10 @@ def _json_kind(array: np.ndarray) -> str:
 
 
 def _reshape(name: str, array: np.ndarray, shape: list[int]) -> np.ndarray:
-    if array.size != int(np.prod(shape, dtype=np.int64)):
+    if array.size != math.prod(shape):
         raise InvalidInput(
             f"input '{name}' has {array.size} elements in 'data' but shape {shape} needs "
-            f"{int(np.prod(shape, dtype=np.int64))}"
+            f"{math.prod(shape)}"
         )
     return array.reshape(shape)
 
@@ -225,7 +267,7 @@ def _from_binary(name: str, chunk: bytes, datatype: str, shape: list[int]) -> np
     if datatype == "BYTES":
         return _reshape(name, np.array(_split_bytes(name, chunk), dtype=object), shape)
     dtype = NUMPY_DTYPES[datatype]
-    count = int(np.prod(shape, dtype=np.int64))
+    count = math.prod(shape)
     if len(chunk) != count * dtype.itemsize:
         raise InvalidInput(
             f"input '{name}' has {len(chunk)} bytes of binary data but {datatype} {shape} needs "
@@ -257,32 +299,60 @@ def _split_bytes(name: str, chunk: bytes) -> list[str]:
 def encode_infer_response(
     model: Model, request: InferRequest, results: Mapping[str, np.ndarray]
 ) -> tuple[bytes, int | None]:
-    """Encode an OIP infer response; returns the body and, with binary outputs, the JSON length."""
+    """Encode an OIP infer response; returns the body and, with binary outputs, the JSON length.
+
+    The JSON is assembled from fragments cached per model and output, because building and
+    serialising nested dicts costs more than the session run on small models.
+    """
     wanted = request.outputs or [RequestedOutput(name, False) for name in results]
-    outputs: list[dict[str, Any]] = []
+    parts = [_response_head(model.name, model.version)]
+    if request.id is not None:
+        parts.append(f',"id":{_ENCODER.encode(request.id)}')
+    parts.append(',"outputs":[')
     chunks: list[bytes] = []
-    for output in wanted:
+    for index, output in enumerate(wanted):
         array = results[output.name]
-        tensor: dict[str, Any] = {
-            "name": output.name,
-            "datatype": datatype_of(array),
-            "shape": list(array.shape),
-        }
+        head = _output_head(output.name, datatype_of(array))
+        shape = ",".join(map(str, array.shape))
+        separator = "," if index else ""
         if output.binary or request.binary_output:
             chunk = _to_binary(array)
-            tensor["parameters"] = {"binary_data_size": len(chunk)}
             chunks.append(chunk)
+            parts.append(f'{separator}{head}[{shape}],"parameters":{{"binary_data_size":{len(chunk)}}}}}')
         else:
-            tensor["data"] = tensor_data(array)
-        outputs.append(tensor)
-    document: dict[str, Any] = {"model_name": model.name, "model_version": model.version}
-    if request.id is not None:
-        document["id"] = request.id
-    document["outputs"] = outputs
-    header = dumps(document)
+            parts.append(f'{separator}{head}[{shape}],"data":{_encode_data(tensor_data(array))}}}')
+    parts.append("]}")
+    header = "".join(parts).encode()
     if not chunks:
         return header, None
     return header + b"".join(chunks), len(header)
+
+
+@functools.lru_cache(maxsize=256)
+def _response_head(name: str, version: str) -> str:
+    return f'{{"model_name":{_ENCODER.encode(name)},"model_version":{_ENCODER.encode(version)}'
+
+
+@functools.lru_cache(maxsize=1024)
+def _output_head(name: str, datatype: str) -> str:
+    return f'{{"name":{_ENCODER.encode(name)},"datatype":"{datatype}","shape":'
+
+
+def _encode_data(values: list[Any]) -> str:
+    try:
+        return _encode(values)
+    except ValueError:  # NaN or infinity from the model: JSON has no such numbers
+        return _encode(_finite_or_null(values))
+
+
+def _finite_or_null(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_finite_or_null(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _finite_or_null(item) for key, item in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def tensor_data(array: np.ndarray) -> list[Any]:

@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,15 +38,21 @@ class TensorSpec:
     name: str
     datatype: str
     shape: tuple[int, ...]
+    dtype: np.dtype[Any] = field(init=False, compare=False)
+    batched: bool = field(init=False, compare=False)  # first dim dynamic: rows stack along it
 
-    @property
-    def dtype(self) -> np.dtype[Any]:
-        return NUMPY_DTYPES[self.datatype]
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dtype", NUMPY_DTYPES[self.datatype])
+        object.__setattr__(self, "batched", bool(self.shape) and self.shape[0] == -1)
 
-    @property
-    def batched(self) -> bool:
-        """True when the first dimension is dynamic, so rows can be stacked along it."""
-        return bool(self.shape) and self.shape[0] == -1
+    def fits(self, shape: tuple[int, ...]) -> bool:
+        """True when `shape` has this spec's rank and every fixed dimension."""
+        if len(shape) != len(self.shape):
+            return False
+        for got, want in zip(shape, self.shape, strict=True):
+            if want >= 0 and got != want:
+                return False
+        return True
 
     def describe(self) -> str:
         return f"{self.datatype} with shape {list(self.shape)}"
@@ -186,9 +192,9 @@ class Model:
 
     def check(self, inputs: Mapping[str, np.ndarray]) -> int:
         """Check tensors against the model's inputs; return the batch size or raise InvalidInput."""
-        missing = [name for name in self.input_by_name if name not in inputs]
-        extra = [name for name in inputs if name not in self.input_by_name]
-        if missing or extra:
+        if inputs.keys() != self.input_by_name.keys():
+            missing = [name for name in self.input_by_name if name not in inputs]
+            extra = [name for name in inputs if name not in self.input_by_name]
             parts = [f"missing {missing}"] if missing else []
             parts += [f"unexpected {extra}"] if extra else []
             raise InvalidInput(
@@ -198,7 +204,7 @@ class Model:
         batch = 0
         for spec in self.inputs:
             array = inputs[spec.name]
-            if array.dtype != spec.dtype or not _fits(array.shape, spec.shape):
+            if array.dtype is not spec.dtype and array.dtype != spec.dtype or not spec.fits(array.shape):
                 raise InvalidInput(
                     f"input '{spec.name}' expects {spec.describe()}; got "
                     f"{_datatype_name(array)} {list(array.shape)}"
@@ -236,12 +242,6 @@ class Model:
 def _spec(arg: Any) -> TensorSpec:
     shape = tuple(dim if isinstance(dim, int) and dim >= 0 else -1 for dim in (arg.shape or ()))
     return TensorSpec(name=arg.name, datatype=oip_datatype(arg.type), shape=shape)
-
-
-def _fits(actual: tuple[int, ...], expected: tuple[int, ...]) -> bool:
-    return len(actual) == len(expected) and all(
-        want < 0 or got == want for got, want in zip(actual, expected, strict=True)
-    )
 
 
 def _datatype_name(array: np.ndarray) -> str:

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from handler.codec import HEADER_LENGTH
 from handler.errors import OnnxLambdaError
 from handler.http.fastpath import FastPath
 from handler.http.service import (
@@ -147,7 +148,10 @@ def create_app(store: ModelStore, settings: Settings) -> Any:
 
     @app.post("/v2/models/{name}/infer", tags=["inference"], openapi_extra=_INFER_BODY, responses=_ERRORS)
     async def infer(name: str, request: Request) -> Response:
-        return send(service.infer(name, None, await request.body(), request.headers))
+        headers = request.headers
+        return send(
+            service.infer(name, None, await request.body(), headers.get("content-type"), headers.get(HEADER_LENGTH))
+        )
 
     @app.post(
         "/v2/models/{name}/versions/{version}/infer",
@@ -156,7 +160,12 @@ def create_app(store: ModelStore, settings: Settings) -> Any:
         responses=_ERRORS,
     )
     async def infer_version(name: str, version: str, request: Request) -> Response:
-        return send(service.infer(name, version, await request.body(), request.headers))
+        headers = request.headers
+        return send(
+            service.infer(
+                name, version, await request.body(), headers.get("content-type"), headers.get(HEADER_LENGTH)
+            )
+        )
 
     @app.post("/v1/models/{name}:predict", tags=["inference"], openapi_extra=_PREDICT_BODY, responses=_ERRORS)
     async def predict(name: str, request: Request) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from handler.codec import HEADER_LENGTH
 from handler.errors import OnnxLambdaError
 from handler.http.service import InferenceService, Reply, error_reply, internal_error
 
@@ -16,6 +17,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _INFER = "/infer"
 _PREDICT = ":predict"
+_HEADER_LENGTH = HEADER_LENGTH.encode()
 
 
 class FastPath:
@@ -69,20 +71,28 @@ class FastPath:
                 name, version = parts[0], parts[2]
             else:
                 return None
-            return self.service.infer(name, version, await read_body(receive), _headers(scope))
+            content_type, header_length = _headers(scope, b"content-type", _HEADER_LENGTH)
+            return self.service.infer(name, version, await read_body(receive), content_type, header_length)
         if path.startswith("/v1/models/") and path.endswith(_PREDICT):
             name = path[len("/v1/models/") : -len(_PREDICT)]
             if not name or "/" in name:
                 return None
-            headers = _headers(scope)
-            return self.service.predict(name, None, await read_body(receive), headers.get("content-type"))
+            (content_type,) = _headers(scope, b"content-type")
+            return self.service.predict(name, None, await read_body(receive), content_type)
         if path == "/invocations":
-            return self.service.invocations(await read_body(receive), _headers(scope).get("content-type"))
+            (content_type,) = _headers(scope, b"content-type")
+            return self.service.invocations(await read_body(receive), content_type)
         return None
 
 
-def _headers(scope: Scope) -> dict[str, str]:
-    return {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+def _headers(scope: Scope, *names: bytes) -> list[str | None]:
+    """The values of the named (lower-case) request headers, None where absent."""
+    values: list[str | None] = [None] * len(names)
+    for key, value in scope["headers"]:
+        key = key.lower()
+        if key in names:
+            values[names.index(key)] = value.decode("latin-1")
+    return values
 
 
 async def read_body(receive: Receive) -> bytes:
@@ -104,6 +114,7 @@ async def respond(send: Send, reply: Reply) -> None:
         (b"content-type", reply.content_type.encode()),
         (b"content-length", str(len(reply.body)).encode()),
     ]
-    headers += [(key.lower().encode(), value.encode()) for key, value in reply.headers.items()]
+    if reply.headers:
+        headers += [(key.lower().encode(), value.encode()) for key, value in reply.headers.items()]
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": reply.body})

@@ -7,10 +7,10 @@ import io
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from handler.codec import HEADER_LENGTH, decode_infer_request, dumps, encode_infer_response, parse_json
+from handler.codec import decode_infer_request, dumps, encode_infer_response, parse_json
 from handler.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from handler.instances import predictions, tensors_from_document, to_tensor
 from handler.settings import Settings
@@ -25,14 +25,14 @@ SERVER_NAME = "onnx-lambda"
 SERVER_VERSION = "0.1.0"
 
 
-@dataclass
+@dataclass(slots=True)
 class Reply:
     """A response ready to send: status, body bytes and headers."""
 
     status: int
     body: bytes
     content_type: str = JSON
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] | None = None
 
 
 def json_reply(document: Any, status: int = 200) -> Reply:
@@ -41,7 +41,7 @@ def json_reply(document: Any, status: int = 200) -> Reply:
 
 def error_reply(status: int, message: str, headers: Mapping[str, str] | None = None) -> Reply:
     """The body every error has: `{"error": message}`."""
-    return Reply(status, dumps({"error": message}), headers=dict(headers or {}))
+    return Reply(status, dumps({"error": message}), headers=dict(headers) if headers else None)
 
 
 def media_type(content_type: str | None) -> str:
@@ -98,16 +98,21 @@ class InferenceService:
         )
 
     def infer(
-        self, name: str, version: str | None, body: bytes, headers: Mapping[str, str]
+        self,
+        name: str,
+        version: str | None,
+        body: bytes,
+        content_type: str | None,
+        inference_header_length: str | None,
     ) -> Reply:
         """POST /v2/models/{name}[/versions/{version}]/infer."""
         self.check_body(body)
         model = self.store.get(name, version)
-        header_length = _header_length(headers)
-        if header_length is None and media_type(headers.get("content-type")) not in ("", JSON):
+        header_length = _header_length(inference_header_length)
+        if header_length is None and content_type and media_type(content_type) != JSON:
             raise UnsupportedMediaType(
                 f"infer takes {JSON}, or any type with an Inference-Header-Content-Length header; "
-                f"got {headers.get('content-type')!r}"
+                f"got {content_type!r}"
             )
         request = decode_infer_request(body, model, header_length)
         model.check(request.inputs)
@@ -143,8 +148,7 @@ class InferenceService:
         return self.predict(self.store.default_name, None, body, JSON)
 
 
-def _header_length(headers: Mapping[str, str]) -> int | None:
-    value = headers.get(HEADER_LENGTH)
+def _header_length(value: str | None) -> int | None:
     if value is None:
         return None
     try:
