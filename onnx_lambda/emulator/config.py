@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from handler.settings import BUNDLED_MODELS
-
-REPO_ROOT = BUNDLED_MODELS.parent
+# Not imported from handler.settings: importing `handler` loads the models, which only instances do.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BUNDLED_MODELS = REPO_ROOT / "models"
 # Variables of the caller's shell that configure the function, passed to every instance.
 PASSED_THROUGH = ("ONNX_LAMBDA_", "AWS_ENDPOINT_URL")
 
