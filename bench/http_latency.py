@@ -12,7 +12,6 @@ Rounds interleave the variants so that machine noise hits all of them alike; the
 median over rounds of each round's p50 and p99.
 """
 
-
 import argparse
 import json
 import statistics
@@ -48,8 +47,13 @@ def infer_event(model: str, input_name: str, rows: list[list[float]]) -> dict[st
             "accountId": "123456789012",
             "apiId": "abc",
             "domainName": "abc.execute-api.us-east-1.amazonaws.com",
-            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9",
-                     "userAgent": "bench"},
+            "http": {
+                "method": "POST",
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.9",
+                "userAgent": "bench",
+            },
             "requestId": "bench",
             "routeKey": "$default",
             "stage": "$default",
@@ -73,8 +77,11 @@ def handwritten(session: Any) -> Handler:
             {"name": name, "shape": list(result.shape), "data": result.ravel().tolist()}
             for name, result in zip(names, results, strict=True)
         ]
-        return {"statusCode": 200, "headers": {"content-type": "application/json"},
-                "body": json.dumps({"id": request.get("id"), "outputs": outputs})}
+        return {
+            "statusCode": 200,
+            "headers": {"content-type": "application/json"},
+            "body": json.dumps({"id": request.get("id"), "outputs": outputs}),
+        }
 
     return lambda_handler
 
@@ -96,8 +103,13 @@ def bare_asgi(session: Any) -> Handler:
             for name, result in zip(names, results, strict=True)
         ]
         body = json.dumps({"id": request.get("id"), "outputs": outputs}).encode()
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     return Mangum(app, lifespan="off")  # type: ignore[no-any-return]
@@ -207,7 +219,9 @@ def table(results: dict[str, dict[str, float]]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--rows", type=int, default=1)

@@ -29,11 +29,12 @@ def _reject_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 # JSONEncoder.encode builds a C encoder per call; on small responses that is a third of the cost.
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
 _C_ENCODER = (
-    json.encoder.c_make_encoder(
+    _c_make_encoder(
         None, _ENCODER.default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, False
     )
-    if json.encoder.c_make_encoder is not None
+    if _c_make_encoder is not None
     else None
 )
 
@@ -171,8 +172,7 @@ def _decode_tensor(raw: Any, binary: bytes, offset: int) -> tuple[str, np.ndarra
             raise InvalidInput(f"input '{name}' has a binary_data_size that is not a non-negative integer")
         if offset + size > len(binary):
             raise InvalidInput(
-                f"input '{name}' declares {size} bytes of binary data but only "
-                f"{len(binary) - offset} remain"
+                f"input '{name}' declares {size} bytes of binary data but only {len(binary) - offset} remain"
             )
         array = _from_binary(name, binary[offset : offset + size], datatype, shape)
         return name, array, offset + size
@@ -211,7 +211,7 @@ def json_array(name: str, data: Any, datatype: str) -> np.ndarray:
             f"expected {'booleans' if datatype == 'BOOL' else 'numbers'}"
         )
     if target.kind in _INT_KINDS and parsed.dtype.kind in _INT_KINDS:
-        info = np.iinfo(target)
+        info = np.iinfo(target)  # type: ignore[type-var]
         if parsed.min() < info.min or parsed.max() > info.max:
             raise InvalidInput(f"input '{name}' holds integers outside the range of {datatype}")
     return parsed.astype(target, copy=False)
@@ -231,7 +231,8 @@ def _float_array(name: str, data: Any, datatype: str, target: np.dtype[Any]) -> 
         array = np.asarray(data, dtype=target)
     except (ValueError, TypeError):
         raise InvalidInput(
-            f"input '{name}' needs 'data' of numbers in rows of equal length (ragged rows or non-numbers found)"
+            f"input '{name}' needs 'data' of numbers in rows of equal length "
+            "(ragged rows or non-numbers found)"
         ) from None
     if b"\x00" in np.isfinite(array).tobytes():
         raise InvalidInput(f"input '{name}' holds null, NaN or numbers too large for {datatype}")
@@ -257,8 +258,7 @@ def _json_kind(array: np.ndarray) -> str:
 def _reshape(name: str, array: np.ndarray, shape: list[int]) -> np.ndarray:
     if array.size != math.prod(shape):
         raise InvalidInput(
-            f"input '{name}' has {array.size} elements in 'data' but shape {shape} needs "
-            f"{math.prod(shape)}"
+            f"input '{name}' has {array.size} elements in 'data' but shape {shape} needs {math.prod(shape)}"
         )
     return array.reshape(shape)
 
@@ -360,7 +360,7 @@ def tensor_data(array: np.ndarray) -> list[Any]:
     flat = array.ravel()
     if flat.dtype.kind in "OSU":
         return [item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item) for item in flat]
-    return flat.tolist()  # type: ignore[no-any-return]
+    return flat.tolist()
 
 
 def _to_binary(array: np.ndarray) -> bytes:

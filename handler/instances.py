@@ -35,7 +35,10 @@ def tensors_from_instances(instances: Any, model: Model) -> dict[str, np.ndarray
         if model.features and len(model.inputs) == 1:
             return {model.inputs[0].name: rows_from_records(instances, model)}
         return tensors_from_columns(
-            {spec.name: [_field(row, spec.name, index) for index, row in enumerate(instances)] for spec in model.inputs},
+            {
+                spec.name: [_field(row, spec.name, index) for index, row in enumerate(instances)]
+                for spec in model.inputs
+            },
             model,
         )
     if len(model.inputs) != 1:
@@ -56,7 +59,9 @@ def tensors_from_columns(columns: Any, model: Model) -> dict[str, np.ndarray]:
     for name, values in columns.items():
         spec = model.input_by_name.get(name)
         if spec is None:
-            raise InvalidInput(f"model '{model.name}' has no input '{name}'; inputs: {list(model.input_by_name)}")
+            raise InvalidInput(
+                f"model '{model.name}' has no input '{name}'; inputs: {list(model.input_by_name)}"
+            )
         tensors[name] = to_tensor(values, spec)
     model.check(tensors)
     return tensors

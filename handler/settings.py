@@ -164,9 +164,7 @@ class _Reader:
             model, sep, digest = entry.partition("=")
             digest = digest.strip().lower()
             if not sep or not model.strip() or len(digest) != 64 or not _is_hex(digest):
-                raise SettingsError(
-                    name, entry, "comma-separated MODEL=SHA256 pairs with 64 hex digits each"
-                )
+                raise SettingsError(name, entry, "comma-separated MODEL=SHA256 pairs with 64 hex digits each")
             pins[model.strip()] = digest
         return pins
 

@@ -20,9 +20,7 @@ from handler.settings import Settings
 logger = logging.getLogger("onnx_lambda.store")
 
 PLATFORM = "onnxruntime_onnx"
-CONFIG_KEYS = frozenset(
-    {"name", "version", "default", "description", "features", "max_batch_size", "labels"}
-)
+CONFIG_KEYS = frozenset({"name", "version", "default", "description", "features", "max_batch_size", "labels"})
 _OPTIMIZATION = {
     "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
     "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
@@ -49,7 +47,7 @@ class TensorSpec:
         """True when `shape` has this spec's rank and every fixed dimension."""
         if len(shape) != len(self.shape):
             return False
-        for got, want in zip(shape, self.shape, strict=True):
+        for got, want in zip(shape, self.shape, strict=True):  # noqa: SIM110 - a loop beats all() here
             if want >= 0 and got != want:
                 return False
         return True
@@ -88,8 +86,7 @@ class ModelConfig:
         unknown = sorted(set(raw) - CONFIG_KEYS)
         if unknown:
             raise ModelLoadError(
-                f"model config {path.name} has unknown keys {unknown}; "
-                f"expected some of {sorted(CONFIG_KEYS)}"
+                f"model config {path.name} has unknown keys {unknown}; expected some of {sorted(CONFIG_KEYS)}"
             )
         return raw
 
@@ -171,20 +168,23 @@ class Model:
         self.input_by_name = {spec.name: spec for spec in self.inputs}
         self.output_names = tuple(spec.name for spec in self.outputs)
         self.features = self.config.features
+        properties: dict[str, str] = {
+            **self.properties,
+            "description": self.config.description or meta.description,
+            "producer": meta.producer_name,
+            "sha256": sha256,
+        }
+        if self.features:
+            properties["features"] = ",".join(self.features)
+        if self.config.labels:
+            properties["labels"] = ",".join(self.config.labels)
         self.metadata = {
             "name": self.name,
             "versions": [self.version],
             "platform": PLATFORM,
             "inputs": [spec.metadata() for spec in self.inputs],
             "outputs": [spec.metadata() for spec in self.outputs],
-            "properties": {
-                **self.properties,
-                "description": self.config.description or meta.description,
-                "producer": meta.producer_name,
-                "sha256": sha256,
-                **({"features": ",".join(self.features)} if self.features else {}),
-                **({"labels": ",".join(self.config.labels)} if self.config.labels else {}),
-            },
+            "properties": properties,
         }
 
     def __repr__(self) -> str:
@@ -204,7 +204,7 @@ class Model:
         batch = 0
         for spec in self.inputs:
             array = inputs[spec.name]
-            if array.dtype is not spec.dtype and array.dtype != spec.dtype or not spec.fits(array.shape):
+            if (array.dtype is not spec.dtype and array.dtype != spec.dtype) or not spec.fits(array.shape):
                 raise InvalidInput(
                     f"input '{spec.name}' expects {spec.describe()}; got "
                     f"{_datatype_name(array)} {list(array.shape)}"
@@ -276,7 +276,9 @@ class ModelStore:
             versions[model.version] = model
         if not self.versions:
             raise ModelLoadError("no models were found to load (expected *.onnx files)")
-        self.latest = {name: versions[max(versions, key=_version_key)] for name, versions in self.versions.items()}
+        self.latest = {
+            name: versions[max(versions, key=_version_key)] for name, versions in self.versions.items()
+        }
         marked = sorted(model.name for model in self.latest.values() if model.config.default)
         self.default_name = default or (marked[0] if marked else sorted(self.latest)[0])
         if self.default_name not in self.latest:

@@ -6,12 +6,13 @@ from typing import Any
 
 from mangum import Mangum
 
-from handler.environment import SETTINGS, STORE
+from handler.environment import SETTINGS, STORE, settle
 from handler.http.app import create_app
 
 app = create_app(STORE, SETTINGS)
 # Lifespan off: Mangum would run startup and shutdown on every invocation.
 adapter = Mangum(app, lifespan="off")
+settle()
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

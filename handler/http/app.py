@@ -31,8 +31,21 @@ _TENSOR = {
         "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
         "datatype": {
             "type": "string",
-            "enum": ["BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32",
-                     "INT64", "FP16", "FP32", "FP64", "BYTES"],
+            "enum": [
+                "BOOL",
+                "UINT8",
+                "UINT16",
+                "UINT32",
+                "UINT64",
+                "INT8",
+                "INT16",
+                "INT32",
+                "INT64",
+                "FP16",
+                "FP32",
+                "FP64",
+                "BYTES",
+            ],
         },
         "data": {"type": "array"},
         "parameters": {"type": "object"},
@@ -60,8 +73,11 @@ _INFER_BODY = {
                         },
                     },
                 },
-                "example": {"inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32",
-                                        "data": [5.1, 3.5, 1.4, 0.2]}]},
+                "example": {
+                    "inputs": [
+                        {"name": "input", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]}
+                    ]
+                },
             }
         },
     }
@@ -84,7 +100,10 @@ _CSV_OR_JSON_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"type": "object"}, "example": {"instances": [[5.1, 3.5, 1.4, 0.2]]}},
+            "application/json": {
+                "schema": {"type": "object"},
+                "example": {"instances": [[5.1, 3.5, 1.4, 0.2]]},
+            },
             "text/csv": {"schema": {"type": "string"}, "example": "5.1,3.5,1.4,0.2\n"},
         },
     }
@@ -150,7 +169,9 @@ def create_app(store: ModelStore, settings: Settings) -> Any:
     async def infer(name: str, request: Request) -> Response:
         headers = request.headers
         return send(
-            service.infer(name, None, await request.body(), headers.get("content-type"), headers.get(HEADER_LENGTH))
+            service.infer(
+                name, None, await request.body(), headers.get("content-type"), headers.get(HEADER_LENGTH)
+            )
         )
 
     @app.post(
@@ -189,7 +210,10 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        message = {404: f"no route for {request.url.path}", 405: f"{request.method} is not allowed on {request.url.path}"}
+        message = {
+            404: f"no route for {request.url.path}",
+            405: f"{request.method} is not allowed on {request.url.path}",
+        }
         return send(error_reply(exc.status_code, message.get(exc.status_code, str(exc.detail)), exc.headers))
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:

@@ -36,7 +36,11 @@ class FastPath:
         """
         self.app = app
         self.service = service
-        self.health = {"/v2/health/live": service.live, "/v2/health/ready": service.ready, "/ping": service.live}
+        self.health = {
+            "/v2/health/live": service.live,
+            "/v2/health/ready": service.ready,
+            "/ping": service.live,
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,8 +92,8 @@ class FastPath:
 def _headers(scope: Scope, *names: bytes) -> list[str | None]:
     """The values of the named (lower-case) request headers, None where absent."""
     values: list[str | None] = [None] * len(names)
-    for key, value in scope["headers"]:
-        key = key.lower()
+    for raw_key, value in scope["headers"]:
+        key = raw_key.lower()
         if key in names:
             values[names.index(key)] = value.decode("latin-1")
     return values
