@@ -24,6 +24,6 @@ fi
 
 cd "$root"
 if [ "$#" -eq 0 ]; then
-    set -- --quiet --compact --framework cloudformation dockerfile --file infra/template.yaml --file Dockerfile
+    set -- --quiet --compact --skip-download --framework cloudformation dockerfile --file infra/template.yaml --file Dockerfile
 fi
 exec "$venv/bin/checkov" "$@"

@@ -1,0 +1,308 @@
+"""infra/template.yaml: cfn-lint clean, the SAM transform succeeds offline, and it agrees with the code."""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import json
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import lint_file
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+from handler.settings import LAMBDA_MODEL_LAYER, LOG_LEVELS, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+INFRA = ROOT / "infra"
+TEMPLATE = INFRA / "template.yaml"
+ON_LAMBDA = {"AWS_LAMBDA_FUNCTION_NAME": "onnx-lambda-test", "LAMBDA_TASK_ROOT": "/var/task"}
+FAKE = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "eu-west-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::StackName": "onnx-lambda",
+    "OutputBucket": "onnx-lambda-output-test",
+    "OutputBucket.Arn": "arn:aws:s3:::onnx-lambda-output-test",
+}
+EVERYTHING_ON = {
+    "PythonRuntime": "python3.13",
+    "Architecture": "arm64",
+    "SnapStart": "true",
+    "ReservedConcurrency": "5",
+    "ModelLocation": "s3://my-models/prod/",
+    "ModelBucket": "my-models",
+    "ApiAuth": "JWT",
+    "JwtIssuer": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_example",
+    "JwtAudience": "client-id",
+    "CorsAllowOrigins": "https://app.example.com",
+    "KinesisStreamArn": "arn:aws:kinesis:eu-west-1:123456789012:stream/records",
+    "DynamoDBStreamArn": "arn:aws:dynamodb:eu-west-1:123456789012:table/items/stream/2026-01-01T00:00:00.000",
+    "AlarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:alarms",
+}
+# Actions IAM accepts only on "*" that read no data; each one is explained where the template uses it.
+RESOURCELESS_ACTIONS = {"dynamodb:ListStreams"}
+
+
+class ManagedPolicies:
+    """The SAM translator's policy loader, offline: the template attaches no AWS managed policy."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return yaml_parse(TEMPLATE.read_text())
+
+
+def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def defaults(template: dict[str, Any]) -> dict[str, str]:
+    return {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
+
+
+def resolve(value: Any, names: dict[str, str]) -> str:
+    """A Ref or Sub of parameters, pseudo-parameters and the names in FAKE, as a string."""
+    if isinstance(value, str):
+        return value
+    if "Ref" in value:
+        return names[value["Ref"]]
+    sub = value["Fn::Sub"]
+    text, local = (sub, {}) if isinstance(sub, str) else (sub[0], sub[1])
+    assert not local, f"resolve() handles no Fn::Sub variables: {value}"
+    return re.sub(r"\$\{([^}]+)\}", lambda match: names[match.group(1)], text)
+
+
+def package(template: dict[str, Any]) -> dict[str, Any]:
+    """What `sam package` does to the template: local artefact paths become S3 locations."""
+    packaged = json.loads(json.dumps(template))
+    packaged["Globals"]["Function"]["CodeUri"] = "s3://artefacts/function.zip"
+    for resource in packaged["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::LayerVersion":
+            resource["Properties"]["ContentUri"] = "s3://artefacts/layer.zip"
+    return packaged
+
+
+def test_cfn_lint_reports_nothing():
+    assert [str(match) for match in lint_file(TEMPLATE)] == []
+
+
+@pytest.mark.parametrize("parameters", [{}, EVERYTHING_ON], ids=["defaults", "everything-on"])
+def test_sam_transform_succeeds_offline(template, parameters, monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    output = transform(package(template), parameters, ManagedPolicies())
+    resources = output["Resources"]
+    kinds = {resource["Type"] for resource in resources.values()}
+    assert {"AWS::Lambda::Function", "AWS::Lambda::LayerVersion", "AWS::Lambda::Alias"} <= kinds
+    mappings = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert len(mappings) == 3  # SQS, Kinesis, DynamoDB (the last two behind their conditions)
+    assert all(mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for mapping in mappings)
+    streams = [mapping for mapping in mappings if "StartingPosition" in mapping]
+    assert all(stream["BisectBatchOnFunctionError"] is True for stream in streams)
+    assert all("OnFailure" in stream["DestinationConfig"] for stream in streams)
+    invoke_configs = [r for r in resources.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig"]
+    assert [c["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] for c in invoke_configs] == [
+        {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}
+    ]
+
+
+def test_rendered_template_for_another_target_lints_and_points_beside_itself(tmp_path):
+    target = tmp_path / "py3.13-arm64"
+    target.mkdir()
+    rendered = subprocess.run(
+        [str(INFRA / "render-template.sh"), "3.13", "arm64"], check=True, capture_output=True, text=True
+    ).stdout
+    (target / "template.yaml").write_text(rendered)
+    assert [str(match) for match in lint_file(target / "template.yaml")] == []
+    document = yaml_parse(rendered)
+    assert defaults(document)["PythonRuntime"] == "python3.13"
+    assert defaults(document)["Architecture"] == "arm64"
+    assert document["Globals"]["Function"]["CodeUri"] == "./function.zip"
+    layers = [r for r in document["Resources"].values() if r["Type"] == "AWS::Serverless::LayerVersion"]
+    assert sorted(layer["Properties"]["ContentUri"] for layer in layers) == [
+        "./deps-layer.zip",
+        "./models-layer.zip",
+    ]
+
+
+def test_render_refuses_an_unknown_architecture():
+    result = subprocess.run(
+        [str(INFRA / "render-template.sh"), "3.12", "amd64"], check=False, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "amd64" in result.stderr
+    assert "x86_64, arm64" in result.stderr
+
+
+# ---------------------------------------------------------------- the template against the code
+
+
+def test_every_handler_names_a_real_function(template):
+    handlers = {resource["Properties"]["Handler"] for resource in functions(template).values()}
+    assert handlers == {"handler.http.lambda_handler", "handler.events.lambda_handler"}
+    for name in handlers:
+        module, _, attribute = name.rpartition(".")
+        assert callable(getattr(importlib.import_module(module), attribute)), name
+
+
+def test_every_environment_variable_is_one_the_settings_read(template):
+    read = set(re.findall(r'"(ONNX_LAMBDA_[A-Z0-9_]+)"', (ROOT / "handler" / "settings.py").read_text()))
+    variables = set(template["Globals"]["Function"]["Environment"]["Variables"])
+    for resource in functions(template).values():
+        variables |= set(resource["Properties"].get("Environment", {}).get("Variables", {}))
+    assert variables - read == set()
+    assert {"ONNX_LAMBDA_MODELS", "ONNX_LAMBDA_MODEL_SHA256", "ONNX_LAMBDA_LOG_LEVEL"} <= variables
+
+
+def test_parameter_defaults_are_the_settings_defaults_on_lambda(template):
+    """Deploying with every default configures the function exactly as leaving the variables unset."""
+    names = {**FAKE, **defaults(template)}
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    environ = {name: resolve(value, names) for name, value in variables.items()}
+    assert Settings.from_env({**ON_LAMBDA, **environ}) == Settings.from_env(ON_LAMBDA)
+    assert defaults(template)["ModelLocation"] == LAMBDA_MODEL_LAYER
+    assert tuple(template["Parameters"]["LogLevel"]["AllowedValues"]) == LOG_LEVELS
+
+
+def test_each_destination_parses_and_its_role_may_write_there(template):
+    names = {**FAKE, **defaults(template)}
+    checked = []
+    for name, resource in functions(template).items():
+        value = (
+            resource["Properties"].get("Environment", {}).get("Variables", {}).get("ONNX_LAMBDA_DESTINATION")
+        )
+        if value is None:
+            continue
+        destination = Settings.from_env({"ONNX_LAMBDA_DESTINATION": resolve(value, names)}).destination
+        assert destination.kind == "s3"
+        assert destination.target == FAKE["OutputBucket"]
+        key = f"arn:aws:s3:::{destination.target}/{destination.prefix}/2026/12/04/batch.jsonl"
+        role = template["Resources"][resource["Properties"]["Role"]["Fn::GetAtt"][0]]
+        writable = [
+            resolve(statement["Resource"], names)
+            for policy in role["Properties"]["Policies"]
+            for statement in policy["PolicyDocument"]["Statement"]
+            if "s3:PutObject" in statement["Action"]
+        ]
+        assert any(fnmatch.fnmatchcase(key, pattern) for pattern in writable), (name, key, writable)
+        checked.append(name)
+    assert sorted(checked) == ["DynamoDBFunction", "KinesisFunction", "S3Function", "SqsFunction"]
+
+
+def test_artefact_paths_are_the_build_directory_of_the_default_target(template):
+    parameters = defaults(template)
+    build = (
+        ROOT
+        / "build"
+        / f"py{parameters['PythonRuntime'].removeprefix('python')}-{parameters['Architecture']}"
+    )
+    layers = {
+        name: (INFRA / resource["Properties"]["ContentUri"]).resolve()
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::LayerVersion"
+    }
+    assert layers == {"DependencyLayer": build / "deps-layer.zip", "ModelLayer": build / "models-layer.zip"}
+    assert (INFRA / template["Globals"]["Function"]["CodeUri"]).resolve() == build / "function.zip"
+    assert template["Globals"]["Function"]["Layers"] == [{"Ref": "DependencyLayer"}, {"Ref": "ModelLayer"}]
+
+
+def test_built_artefacts_unpack_where_the_settings_look(template):
+    """After `make layers`: the model layer unpacks under /opt/models, the code zip holds handler/."""
+    build = (INFRA / template["Globals"]["Function"]["CodeUri"]).resolve().parent
+    if not (build / "models-layer.zip").exists():
+        pytest.skip(f"no artefacts in {build.relative_to(ROOT)}; `make layers` builds them")
+    with zipfile.ZipFile(build / "models-layer.zip") as archive:
+        models = [name for name in archive.namelist() if name.endswith(".onnx")]
+    assert models
+    assert all(f"/opt/{name}".startswith(LAMBDA_MODEL_LAYER + "/") for name in models)
+    with zipfile.ZipFile(build / "function.zip") as archive:
+        assert "handler/__init__.py" in archive.namelist()
+        assert {name.split("/")[0] for name in archive.namelist()} == {"handler"}
+    with zipfile.ZipFile(build / "deps-layer.zip") as archive:
+        assert any(name.startswith("python/onnxruntime/") for name in archive.namelist())
+
+
+# ---------------------------------------------------------------- least privilege
+
+
+def policy_statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for name, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::Role":
+            documents = [policy["PolicyDocument"] for policy in properties.get("Policies", [])]
+        elif resource["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
+            documents = [properties["PolicyDocument"]]
+        else:
+            continue
+        found += [(name, statement) for document in documents for statement in document["Statement"]]
+    return found
+
+
+def test_no_allowed_action_has_a_wildcard_resource_or_action(template, monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    output = transform(package(template), EVERYTHING_ON, ManagedPolicies())
+    statements = policy_statements(output)
+    assert {name for name, _ in statements} == {
+        "HttpRole",
+        "SqsRole",
+        "S3Role",
+        "KinesisRole",
+        "DynamoDBRole",
+        "ModelReadPolicy",
+    }
+    for role, statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        assert statement["Effect"] == "Allow"
+        assert not any("*" in action for action in actions), (role, actions)
+        if "*" in resources:
+            assert set(actions) <= RESOURCELESS_ACTIONS, (role, actions)
+
+
+def test_no_role_gets_an_aws_managed_policy(template, monkeypatch):
+    """SAM adds AWS managed policies (with "*" resources) to roles it creates; every role here is ours."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    output = transform(package(template), EVERYTHING_ON, ManagedPolicies())
+    roles = {name for name, r in output["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    assert roles == {"HttpRole", "SqsRole", "S3Role", "KinesisRole", "DynamoDBRole"}
+    for name in roles:
+        attached = json.dumps(output["Resources"][name]["Properties"].get("ManagedPolicyArns", []))
+        assert "arn:aws:iam::aws:policy" not in attached, name
+
+
+def test_every_function_logs_to_its_own_group_with_retention(template):
+    for name, resource in functions(template).items():
+        group = template["Resources"][resource["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]]
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
+        assert group.get("Condition") == resource.get("Condition"), name
+
+
+def test_every_function_has_error_and_throttle_alarms(template):
+    alarmed = {
+        (resource["Properties"]["Dimensions"][0]["Value"]["Ref"], resource["Properties"]["MetricName"])
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+        and resource["Properties"]["Namespace"] == "AWS/Lambda"
+    }
+    assert alarmed == {(name, metric) for name in functions(template) for metric in ("Errors", "Throttles")}
+    queues = {
+        resource["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm" and resource["Properties"]["Namespace"] == "AWS/SQS"
+    }
+    assert queues == {"ScoringDeadLetterQueue", "FailedEventsQueue"}
