@@ -1,0 +1,202 @@
+"""`onnx-lambda package`: the dependency layer, model layer and function zip, without Docker.
+
+Wheels come from PyPI for the target's platform (manylinux tags for its glibc), are installed flat,
+pruned, compiled to checked-hash bytecode by an interpreter of the target version when one is
+found, zipped reproducibly and measured against Lambda's limits. `--verify` then runs the event
+fixtures through the unpacked artefacts in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from onnx_lambda.packaging import archive, bytecode, prune, sizes, verify, wheels
+from onnx_lambda.packaging.target import ARCHITECTURES, PYTHON_VERSIONS, Target
+
+PROJECT = Path(__file__).resolve().parent.parent
+DEPENDENCY_LAYER = "deps-layer.zip"
+MODEL_LAYER = "models-layer.zip"
+FUNCTION = "function.zip"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--python", nargs="+", default=["3.12"], choices=PYTHON_VERSIONS, help="Lambda Python version(s)"
+    )
+    parser.add_argument(
+        "--arch", nargs="+", default=["x86_64"], choices=ARCHITECTURES, help="architecture(s)"
+    )
+    parser.add_argument(
+        "--build-dir", type=Path, default=PROJECT / "build", help="output root (default build/)"
+    )
+    parser.add_argument(
+        "--wheel-cache",
+        type=Path,
+        default=Path.home() / ".cache" / "onnx-lambda" / "wheels",
+        help="where downloaded wheels are kept between builds",
+    )
+    parser.add_argument("--models", type=Path, default=PROJECT / "models", help="models for the model layer")
+    parser.add_argument("--verify", action="store_true", help="run the event fixtures through the artefacts")
+    parser.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        choices=[rule.name for rule in prune.RULES],
+        metavar="RULE",
+        help="skip a pruning rule (see layers/README.md); repeatable",
+    )
+    parser.add_argument(
+        "--no-naive", dest="naive", action="store_false", help="skip measuring a naive pip install --target"
+    )
+
+
+@dataclass(frozen=True)
+class Build:
+    """One target's artefacts and report."""
+
+    target: Target
+    directory: Path
+    report: sizes.SizeReport
+    interpreter: Path | None
+
+    @property
+    def dependency_layer(self) -> Path:
+        return self.directory / DEPENDENCY_LAYER
+
+    @property
+    def model_layer(self) -> Path:
+        return self.directory / MODEL_LAYER
+
+    @property
+    def function(self) -> Path:
+        return self.directory / FUNCTION
+
+
+def build(
+    target: Target,
+    *,
+    build_dir: Path,
+    wheel_cache: Path,
+    models: Path,
+    naive: bool = True,
+    limits: sizes.LambdaLimits | None = None,
+    keep: Sequence[str] = (),
+) -> Build:
+    """Build one target's zips under `build_dir/<target>` and write its size report there."""
+    limits = limits or sizes.LambdaLimits()
+    directory = build_dir / target.name
+    if directory.exists():
+        shutil.rmtree(directory)
+    staging = directory / "staging"
+    site = staging / "layer" / "python"
+
+    requirements = wheels.runtime_requirements(PROJECT / "pyproject.toml", target)
+    wheels.download(requirements, target, wheel_cache)
+    wheels.install(requirements, target, wheel_cache, site, compile_bytecode=naive)
+    naive_size = _measure_naive(site) if naive else None
+    pruned = prune.prune(site, [rule for rule in prune.RULES if rule.name not in keep])
+
+    interpreter = bytecode.find_interpreter(target.python)
+    if interpreter is None:
+        note = f"none: no python{target.python} interpreter here, so modules compile at every cold start"
+        print(f"warning: {note}", file=sys.stderr)
+    else:
+        note = f"checked-hash .pyc compiled by {interpreter}"
+        bytecode.compile_tree(interpreter, site, "/opt/python")
+
+    archive.stage_models(models, staging / "models-layer")
+    function_root = staging / "function"
+    archive.stage_function(PROJECT / "handler", function_root)
+    if interpreter is not None:
+        bytecode.compile_tree(interpreter, function_root, "/var/task")
+
+    artefacts = [
+        sizes.Artefact(
+            "dependency layer", "layer", archive.write_zip(staging / "layer", directory / DEPENDENCY_LAYER)
+        ),
+        sizes.Artefact(
+            "model layer", "layer", archive.write_zip(staging / "models-layer", directory / MODEL_LAYER)
+        ),
+        sizes.Artefact("function", "function", archive.write_zip(function_root, directory / FUNCTION)),
+    ]
+    report = sizes.SizeReport(target, artefacts, pruned, naive_size, note, installed_packages(site))
+    (directory / "size-report.md").write_text(report.markdown(limits))
+    (directory / "size-report.json").write_text(json.dumps(report.as_json(limits), indent=2) + "\n")
+    shutil.rmtree(staging)
+    return Build(target, directory, report, interpreter)
+
+
+def _measure_naive(site: Path) -> sizes.Naive:
+    """Size of the install as pip left it, zipped at the same level the artefacts use."""
+    files = [path for path in site.rglob("*") if path.is_file()]
+    zipped = sum(len(zlib.compress(path.read_bytes(), 9)) for path in files)
+    # Each zip entry also carries its name twice (local header and central directory) and ~76 bytes.
+    zipped += sum(2 * len(str(path.relative_to(site.parent))) + 76 for path in files)
+    return sizes.Naive(len(files), sum(path.stat().st_size for path in files), zipped)
+
+
+def installed_packages(site: Path) -> list[str]:
+    """`name version` of every distribution left in the layer."""
+    packages = []
+    for metadata in sorted(site.glob("*.dist-info/METADATA")):
+        fields = dict(line.split(": ", 1) for line in metadata.read_text().splitlines()[:10] if ": " in line)
+        packages.append(f"{fields.get('Name', metadata.parent.name)} {fields.get('Version', '?')}")
+    return packages
+
+
+def main(args: argparse.Namespace) -> int:
+    limits = sizes.LambdaLimits()
+    status = 0
+    for python in args.python:
+        for arch in args.arch:
+            target = Target(python, arch)
+            try:
+                result = build(
+                    target,
+                    build_dir=args.build_dir,
+                    wheel_cache=args.wheel_cache,
+                    models=args.models,
+                    naive=args.naive,
+                    limits=limits,
+                    keep=args.keep,
+                )
+            except (wheels.WheelError, prune.PruneError, FileNotFoundError) as exc:
+                print(f"error: {target.runtime} {target.arch}: {exc}", file=sys.stderr)
+                status = 1
+                continue
+            print(result.report.markdown(limits))
+            print(f"written to {result.directory}/")
+            for problem in result.report.violations(limits):
+                print(f"error: {problem}", file=sys.stderr)
+                status = 1
+            if args.verify and run_verification(result) is False:
+                status = 1
+    return status
+
+
+def run_verification(result: Build) -> bool | None:
+    """Verify one build and print the outcome; None when it can't be verified on this machine."""
+    target = result.target
+    if result.interpreter is None or not target.runs_here():
+        print(f"verify: skipped for {target.runtime} {target.arch}: no interpreter for it on this machine")
+        return None
+    outcome = verify.verify(
+        result.interpreter,
+        target,
+        layer=result.dependency_layer,
+        models=result.model_layer,
+        function=result.function,
+        events=PROJECT / "events",
+    )
+    for line in outcome.checked:
+        print(f"verify: ok   {line}")
+    for line in outcome.failures:
+        print(f"verify: FAIL {line}", file=sys.stderr)
+    return outcome.passed

@@ -1,0 +1,78 @@
+"""Bytecode compiled ahead of time by an interpreter of the target version.
+
+Lambda's /opt and /var/task are read-only, so Python can't cache the bytecode it compiles at cold
+start. `checked-hash` .pyc files record the source's hash rather than its timestamp, so they stay
+valid after zip tools normalise file times.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+# PEP 552: the .pyc flags word; bit 0 = hash-based, bit 1 = check the source against the hash.
+CHECKED_HASH_FLAGS = 0b11
+
+
+def find_interpreter(version: str) -> Path | None:
+    """A working `python<version>`: this one, one on PATH, or a pyenv install; None if there is none."""
+    candidates: list[str] = []
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == version:
+        candidates.append(sys.executable)
+    on_path = shutil.which(f"python{version}")
+    if on_path:
+        candidates.append(on_path)
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates += [str(path) for path in sorted(pyenv_root.glob(f"versions/{version}.*/bin/python{version}"))]
+    for candidate in candidates:
+        if _reports_version(candidate, version):
+            return Path(candidate)
+    return None
+
+
+def _reports_version(executable: str, version: str) -> bool:
+    # pyenv's shims exist on PATH for every installed version but fail unless that one is selected.
+    try:
+        result = subprocess.run(
+            [executable, "-I", "-S", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except OSError:
+        return False
+    return result.returncode == 0 and result.stdout.strip() == version
+
+
+def compile_tree(interpreter: Path, source: Path, deployed_as: str) -> None:
+    """Compile every .py under `source` to checked-hash .pyc, naming files as they'll be deployed."""
+    command = [
+        str(interpreter),
+        "-I",
+        "-m",
+        "compileall",
+        "-q",
+        "-j",
+        "0",
+        "--invalidation-mode",
+        "checked-hash",
+        "-s",
+        str(source),
+        "-p",
+        deployed_as,
+        str(source),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"compileall failed under {source}:\n{result.stdout}{result.stderr}")
+
+
+def pyc_flags(path: Path) -> int:
+    """The PEP 552 flags word of a .pyc file."""
+    with path.open("rb") as handle:
+        header = handle.read(8)
+    return int.from_bytes(header[4:8], "little")
