@@ -196,9 +196,10 @@ class BatchedSink:
 
     FLUSH = 500
 
-    def __init__(self, writer: Writer, ref: ObjectRef, id_field: str, deadline: Deadline) -> None:
+    def __init__(self, writer: Writer, ref: ObjectRef, model: Model, id_field: str, deadline: Deadline) -> None:
         self.writer = writer
         self.ref = ref
+        self.added = {"model_name": model.name, "model_version": model.version, "source": ref.url}
         self.id_field = id_field
         self.deadline = deadline
         self.written = 0
@@ -213,7 +214,7 @@ class BatchedSink:
     def _flush(self, documents: list[dict[str, Any]]) -> None:
         source = self.ref.url
         predictions = [
-            Prediction(self.written + offset, str(document[self.id_field]), {**document, "source": source})
+            Prediction(self.written + offset, str(document[self.id_field]), {**document, **self.added})
             for offset, document in enumerate(documents)
         ]
         name = f"s3:{source}#{self.written}"
@@ -270,7 +271,7 @@ class _EntryWriter:
         raise NotImplementedError
 
     def open_object(self, ref: ObjectRef, model: Model, deadline: Deadline) -> ObjectSink:
-        return BatchedSink(self, ref, self.id_field, deadline)
+        return BatchedSink(self, ref, model, self.id_field, deadline)
 
     def is_own_output(self, ref: ObjectRef) -> bool:
         return False
@@ -406,7 +407,8 @@ class DynamoDbWriter:
 
     def item(self, prediction: Prediction) -> dict[str, Any]:
         if prediction.item is None:
-            return to_dynamodb(prediction.document)
+            # Ids are strings everywhere (row numbers of an S3 object included), so the key type is S.
+            return to_dynamodb({**prediction.document, self.id_field: prediction.record_id})
         added = {name: value for name, value in prediction.document.items() if name in PREDICTION_ATTRIBUTES}
         return {**writable(prediction.item), **to_dynamodb(added)}
 
@@ -453,7 +455,7 @@ class DynamoDbWriter:
             self.sleep(min(0.05 * 2**attempt, 1.0))
 
     def open_object(self, ref: ObjectRef, model: Model, deadline: Deadline) -> ObjectSink:
-        return BatchedSink(self, ref, self.id_field, deadline)
+        return BatchedSink(self, ref, model, self.id_field, deadline)
 
     def is_own_output(self, ref: ObjectRef) -> bool:
         return False

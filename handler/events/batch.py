@@ -145,7 +145,8 @@ class EventScorer:
                     deadline=deadline,
                 )
             except Exception as exc:
-                outcome.fail(index, f"{ref.url}: {_reason(exc)}")
+                wrapped = not outcome.records[index].identifier.startswith(ref.url)
+                outcome.fail(index, f"{ref.url}: {_reason(exc)}" if wrapped else _reason(exc))
                 return
             outcome.objects.append(summary)
 

@@ -157,7 +157,7 @@ def csv_chunks(body: Any, model: Model, id_field: str, rows: int) -> Iterator[Ch
         ids = (
             table[:, id_column].tolist() if id_column is not None else list(range(start, start + len(block)))
         )
-        yield ids, {spec.name: to_tensor(values, spec)}
+        yield ids, {spec.name: values}
         line += len(block)
         start += len(block)
 
