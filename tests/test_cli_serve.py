@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -18,16 +19,16 @@ from tritonclient.utils import InferenceServerException
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = ROOT / "models"
-IRIS_ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.1, 4.7, 1.5], [6.3, 3.3, 6.0, 2.5]]
-BREAST_CANCER_ROWS = [
-    [17.99, 10.38, 122.8, 1001.0, 0.1184, 0.2776, 0.3001, 0.1471, 0.2419, 0.07871, 1.095, 0.9053, 8.589,
-     153.4, 0.006399, 0.04904, 0.05373, 0.01587, 0.03003, 0.006193, 25.38, 17.33, 184.6, 2019.0, 0.1622,
-     0.6656, 0.7119, 0.2654, 0.4601, 0.1189],
-    [13.54, 14.36, 87.46, 566.3, 0.09779, 0.08129, 0.06664, 0.04781, 0.1885, 0.05766, 0.2699, 0.7886,
-     2.058, 23.56, 0.008462, 0.0146, 0.02387, 0.01315, 0.0198, 0.0023, 15.11, 19.26, 99.7, 711.2, 0.144,
-     0.1773, 0.239, 0.1288, 0.2977, 0.07259],
-]  # fmt: skip
-ROWS = {"iris": IRIS_ROWS, "breast_cancer": BREAST_CANCER_ROWS}
+
+
+def fixture_rows(name: str) -> list[list[float]]:
+    """The rows an HTTP event fixture sends, so the server sees the same requests as the handler."""
+    event = json.loads((ROOT / "events" / name).read_text())
+    return list(json.loads(event["body"])["inputs"][0]["data"])
+
+
+IRIS_ROWS = fixture_rows("http-api-v2-infer.json")
+ROWS = {"iris": IRIS_ROWS, "breast_cancer": fixture_rows("alb-infer.json")}
 
 
 def free_port() -> int:
