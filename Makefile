@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run serve test check lint typecheck models bench layers clean
+.PHONY: setup run serve test check lint typecheck models bench layers check-infra clean
 
 setup: $(VENV)/.installed
 
@@ -39,6 +39,10 @@ bench: setup  ## Benchmarks against baselines measured in the same run
 
 layers: setup  ## Build the Lambda layers, function zip and size report
 	$(BIN)/onnx-lambda package
+
+check-infra: setup  ## cfn-lint and checkov on infra/template.yaml and the Dockerfile (also run by `make test`)
+	$(BIN)/cfn-lint infra/template.yaml
+	infra/checkov.sh
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache

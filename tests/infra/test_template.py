@@ -17,6 +17,8 @@ from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
 from handler.settings import LAMBDA_MODEL_LAYER, LOG_LEVELS, Settings
+from onnx_lambda.package import DEPENDENCY_LAYER, FUNCTION, MODEL_LAYER
+from onnx_lambda.packaging.target import Target
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -129,11 +131,11 @@ def test_rendered_template_for_another_target_lints_and_points_beside_itself(tmp
     document = yaml_parse(rendered)
     assert defaults(document)["PythonRuntime"] == "python3.13"
     assert defaults(document)["Architecture"] == "arm64"
-    assert document["Globals"]["Function"]["CodeUri"] == "./function.zip"
+    assert document["Globals"]["Function"]["CodeUri"] == f"./{FUNCTION}"
     layers = [r for r in document["Resources"].values() if r["Type"] == "AWS::Serverless::LayerVersion"]
     assert sorted(layer["Properties"]["ContentUri"] for layer in layers) == [
-        "./deps-layer.zip",
-        "./models-layer.zip",
+        f"./{DEPENDENCY_LAYER}",
+        f"./{MODEL_LAYER}",
     ]
 
 
@@ -201,36 +203,33 @@ def test_each_destination_parses_and_its_role_may_write_there(template):
     assert sorted(checked) == ["DynamoDBFunction", "KinesisFunction", "S3Function", "SqsFunction"]
 
 
-def test_artefact_paths_are_the_build_directory_of_the_default_target(template):
+def test_artefact_paths_are_what_onnx_lambda_package_builds_for_the_default_target(template):
     parameters = defaults(template)
-    build = (
-        ROOT
-        / "build"
-        / f"py{parameters['PythonRuntime'].removeprefix('python')}-{parameters['Architecture']}"
-    )
+    target = Target(parameters["PythonRuntime"].removeprefix("python"), parameters["Architecture"])
+    build = ROOT / "build" / target.name
     layers = {
         name: (INFRA / resource["Properties"]["ContentUri"]).resolve()
         for name, resource in template["Resources"].items()
         if resource["Type"] == "AWS::Serverless::LayerVersion"
     }
-    assert layers == {"DependencyLayer": build / "deps-layer.zip", "ModelLayer": build / "models-layer.zip"}
-    assert (INFRA / template["Globals"]["Function"]["CodeUri"]).resolve() == build / "function.zip"
+    assert layers == {"DependencyLayer": build / DEPENDENCY_LAYER, "ModelLayer": build / MODEL_LAYER}
+    assert (INFRA / template["Globals"]["Function"]["CodeUri"]).resolve() == build / FUNCTION
     assert template["Globals"]["Function"]["Layers"] == [{"Ref": "DependencyLayer"}, {"Ref": "ModelLayer"}]
 
 
 def test_built_artefacts_unpack_where_the_settings_look(template):
     """After `make layers`: the model layer unpacks under /opt/models, the code zip holds handler/."""
     build = (INFRA / template["Globals"]["Function"]["CodeUri"]).resolve().parent
-    if not (build / "models-layer.zip").exists():
+    if not (build / MODEL_LAYER).exists():
         pytest.skip(f"no artefacts in {build.relative_to(ROOT)}; `make layers` builds them")
-    with zipfile.ZipFile(build / "models-layer.zip") as archive:
+    with zipfile.ZipFile(build / MODEL_LAYER) as archive:
         models = [name for name in archive.namelist() if name.endswith(".onnx")]
     assert models
     assert all(f"/opt/{name}".startswith(LAMBDA_MODEL_LAYER + "/") for name in models)
-    with zipfile.ZipFile(build / "function.zip") as archive:
+    with zipfile.ZipFile(build / FUNCTION) as archive:
         assert "handler/__init__.py" in archive.namelist()
         assert {name.split("/")[0] for name in archive.namelist()} == {"handler"}
-    with zipfile.ZipFile(build / "deps-layer.zip") as archive:
+    with zipfile.ZipFile(build / DEPENDENCY_LAYER) as archive:
         assert any(name.startswith("python/onnxruntime/") for name in archive.namelist())
 
 
