@@ -117,7 +117,7 @@ def main(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"concurrency": args.concurrency, "idle_timeout_s": args.idle_timeout}
     mappings: tuple[SqsMappingConfig, ...] = ()
     if (args.moto or args.sqs_queue) and not endpoint:
-        from moto.server import ThreadedMotoServer  # noqa: PLC0415 - a second's import, only when asked
+        from moto.server import ThreadedMotoServer  # a second's import: only when asked
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per moto request drowns the logs
         moto = ThreadedMotoServer(ip_address=args.host, port=args.moto_port, verbose=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -122,7 +123,11 @@ class HttpServer:
                     break
                 if request is None:
                     break
-                response = await self.handler(request)
+                try:
+                    response = await self.handler(request)
+                except Exception as exc:  # a fault of the emulator itself: answer, and keep serving
+                    message = json.dumps({"message": f"emulator error: {type(exc).__name__}: {exc}"})
+                    response = json_response(500, message.encode())
                 keep_alive = _keep_alive(request)
                 writer.write(response.encode(keep_alive))
                 if len(response.body) > 65536:

@@ -78,7 +78,7 @@ class InvokeApi:
             self.queues[function.config.name].submit(payload, request_id)
             return HttpResponse(202, [("x-amzn-RequestId", request_id)])
         try:
-            invocation = await function.invoke(payload, client_context=request.header("x-amz-client-context"))
+            invocation = await function.invoke(payload, client_context=_client_context(request))
         except Throttled:
             reason = {"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"}
             return _api_error(429, "TooManyRequestsException", "Rate Exceeded.", reason)
@@ -91,6 +91,17 @@ class InvokeApi:
         if (request.header("x-amz-log-type") or "None") == "Tail":
             headers.append(("X-Amz-Log-Result", base64.b64encode(tail(invocation.logs)).decode()))
         return json_response(200, invocation.payload, headers)
+
+
+def _client_context(request: HttpRequest) -> str | None:
+    """`X-Amz-Client-Context` arrives base64-encoded; the runtime gets the JSON itself."""
+    encoded = request.header("x-amz-client-context")
+    if not encoded:
+        return None
+    try:
+        return base64.b64decode(encoded).decode()
+    except ValueError:
+        return None
 
 
 def _function_name(name: str) -> tuple[str, str | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import urllib.request
@@ -49,6 +50,13 @@ def test_request_response_runs_the_handler_under_lambda_s_environment(client):
     assert env["TZ"] == ":UTC"
     assert env["AWS_ACCESS_KEY_ID"]
     assert env["LAMBDA_TASK_ROOT"].endswith("functions")
+
+
+def test_client_context_reaches_the_handler(client):
+    custom = base64.b64encode(json.dumps({"custom": {"tenant": "acme"}}).encode()).decode()
+    response = client.invoke(FunctionName="probe", Payload=b"{}", ClientContext=custom)
+
+    assert json.loads(response["Payload"].read())["client_context"] == {"tenant": "acme"}
 
 
 def test_function_name_may_be_an_arn(client):

@@ -50,6 +50,7 @@ def handler(event, context):
         "function_name": context.function_name,
         "memory_limit_in_mb": context.memory_limit_in_mb,
         "remaining_ms": context.get_remaining_time_in_millis(),
+        "client_context": getattr(context.client_context, "custom", None),
         "environment": {key: os.environ.get(key) for key in ENVIRONMENT},
         "event": event,
     }
