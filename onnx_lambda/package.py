@@ -9,11 +9,13 @@ fixtures through the unpacked artefacts in a fresh interpreter.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import shutil
 import sys
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,28 +159,43 @@ def main(args: argparse.Namespace) -> int:
     for python in args.python:
         for arch in args.arch:
             target = Target(python, arch)
-            try:
-                result = build(
-                    target,
-                    build_dir=args.build_dir,
-                    wheel_cache=args.wheel_cache,
-                    models=args.models,
-                    naive=args.naive,
-                    limits=limits,
-                    keep=args.keep,
-                )
-            except (wheels.WheelError, prune.PruneError, FileNotFoundError) as exc:
-                print(f"error: {target.runtime} {target.arch}: {exc}", file=sys.stderr)
-                status = 1
-                continue
-            print(result.report.markdown(limits))
-            print(f"written to {result.directory}/")
-            for problem in result.report.violations(limits):
-                print(f"error: {problem}", file=sys.stderr)
-                status = 1
-            if args.verify and run_verification(result) is False:
-                status = 1
+            # Builds of one target share build/<target>/; serialise them (and their verification).
+            with _exclusive(args.build_dir / f".{target.name}.lock"):
+                status = max(status, _build_and_check(target, args, limits))
     return status
+
+
+def _build_and_check(target: Target, args: argparse.Namespace, limits: sizes.LambdaLimits) -> int:
+    try:
+        result = build(
+            target,
+            build_dir=args.build_dir,
+            wheel_cache=args.wheel_cache,
+            models=args.models,
+            naive=args.naive,
+            limits=limits,
+            keep=args.keep,
+        )
+    except (wheels.WheelError, prune.PruneError, FileNotFoundError) as exc:
+        print(f"error: {target.runtime} {target.arch}: {exc}", file=sys.stderr)
+        return 1
+    print(result.report.markdown(limits))
+    print(f"written to {result.directory}/")
+    status = 0
+    for problem in result.report.violations(limits):
+        print(f"error: {problem}", file=sys.stderr)
+        status = 1
+    if args.verify and run_verification(result) is False:
+        status = 1
+    return status
+
+
+@contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def run_verification(result: Build) -> bool | None:

@@ -112,10 +112,12 @@ RULES: tuple[PruneRule, ...] = (
     ),
     PruneRule(
         "test-suites",
-        "packages' own test suites, test-runner and type-checker plugins (numpy.testing, public API, stays)",
+        "test suites, numpy's compiled test helpers, pytest and mypy plugins (not numpy.testing)",
         (
             "**/tests",
             "**/conftest.py",
+            "numpy/_core/_*_tests.*.so",
+            "numpy/_core/_simd.*.so",
             "anyio/pytest_plugin.py",
             "annotated_types/test_cases.py",
             "pydantic/mypy.py",
