@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import binascii
 from typing import Any
 
 from mangum import Mangum
 
+from handler.codec import dumps
 from handler.environment import SETTINGS, STORE, settle
 from handler.http.app import create_app
 
@@ -14,7 +16,17 @@ app = create_app(STORE, SETTINGS)
 adapter = Mangum(app, lifespan="off")
 settle()
 
+BAD_BASE64: Any = {
+    "status": 400,
+    "headers": [(b"content-type", b"application/json")],
+    "body": dumps({"error": "the request body is marked isBase64Encoded but is not valid base64"}),
+}
+
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Answer one HTTP event from API Gateway, an ALB or a Function URL."""
-    return adapter(event, context)
+    try:
+        return adapter(event, context)
+    except binascii.Error:
+        # Mangum decodes a base64 body before the app runs; garbage there is the client's mistake.
+        return adapter.infer(event, context)(BAD_BASE64)
