@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from event_support import REGION, Landing, RunningOutContext, make_landing
+from event_support import REGION, Landing, make_landing
 from moto import mock_aws
 
 from handler.events import aws as aws_module
@@ -50,8 +50,3 @@ def make_scorer(store: ModelStore) -> Callable[..., EventScorer]:
         return EventScorer(store, settings, open_writer(settings.destination, settings))
 
     return build
-
-
-@pytest.fixture
-def running_out() -> type[RunningOutContext]:
-    return RunningOutContext

@@ -109,15 +109,55 @@ def make_landing(kind: str, table_key: str = "id") -> Landing:
 
 
 class RunningOutContext:
-    """A Lambda context whose remaining time drops by `step_ms` each time it is asked."""
+    """A Lambda context with plenty of time for its first `calls` questions, then almost none."""
 
-    def __init__(self, remaining_ms: int, step_ms: int) -> None:
-        self.remaining_ms = remaining_ms
-        self.step_ms = step_ms
+    def __init__(self, calls: int, plenty_ms: int = 60_000, left_ms: int = 200) -> None:
+        self.calls = calls
+        self.plenty_ms = plenty_ms
+        self.left_ms = left_ms
         self.asked = 0
 
     def get_remaining_time_in_millis(self) -> int:
         self.asked += 1
-        remaining = self.remaining_ms
-        self.remaining_ms = max(0, self.remaining_ms - self.step_ms)
-        return remaining
+        return self.plenty_ms if self.asked <= self.calls else self.left_ms
+
+
+def sqs_event(
+    bodies: list[object], queue: str = "scoring-queue", groups: list[str] | None = None
+) -> dict[str, Any]:
+    """An SQS event whose messages carry `bodies` (JSON-encoded unless already text), ids m0, m1, ..."""
+    records = []
+    for index, body in enumerate(bodies):
+        attributes = {"ApproximateReceiveCount": "1", "SentTimestamp": "1733300000000"}
+        if groups:
+            attributes["MessageGroupId"] = groups[index]
+        records.append(
+            {
+                "messageId": f"m{index}",
+                "receiptHandle": f"handle-{index}",
+                "body": body if isinstance(body, str) else json.dumps(body),
+                "attributes": attributes,
+                "messageAttributes": {},
+                "md5OfBody": "0",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
+                "awsRegion": "us-east-1",
+            }
+        )
+    return {"Records": records}
+
+
+def flower(n: int, **fields: object) -> dict[str, object]:
+    """A named-feature iris record with id f<n>."""
+    return {
+        "id": f"f{n}",
+        "sepal_length": 5.0 + n % 3,
+        "sepal_width": 3.0,
+        "petal_length": 1.5 + n % 4,
+        "petal_width": 0.2 + n % 2,
+        **fields,
+    }
+
+
+def failed_ids(response: dict[str, Any]) -> list[str]:
+    return [entry["itemIdentifier"] for entry in response["batchItemFailures"]]
