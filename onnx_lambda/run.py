@@ -73,7 +73,7 @@ def function_config(args: argparse.Namespace, **overrides: Any) -> FunctionConfi
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument(
-        "--http-port", type=int, default=3000, help="API Gateway front door port (default 3000)"
+        "--http-port", type=int, default=8080, help="API Gateway front door port (default 8080)"
     )
     parser.add_argument("--invoke-port", type=int, default=3001, help="Lambda Invoke API port (default 3001)")
     parser.add_argument(
@@ -218,7 +218,7 @@ def banner(emulator: Emulator, args: argparse.Namespace, endpoint: str | None, q
             f"{args.batching_window:g} s)"
             + (f", DLQ {queue['dlq']} after {args.max_receive_count} receives" if queue["dlq"] else "")
         )
-    event = REPO_ROOT / "events" / "http-api-v2-infer.json"
+    event = os.path.relpath(REPO_ROOT / "events" / "http-api-v2-infer.json")
     lines += [
         "",
         "Call it:",

@@ -31,7 +31,7 @@ class EmulatorConfig:
 
     function: FunctionConfig = field(default_factory=FunctionConfig)
     host: str = "127.0.0.1"
-    http_port: int | None = 3000
+    http_port: int | None = 8080
     invoke_port: int | None = 3001
     payload_version: str = "2.0"
     stage: str = "$default"
