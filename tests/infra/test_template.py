@@ -7,6 +7,7 @@ import importlib
 import json
 import re
 import subprocess
+import tomllib
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -305,3 +306,41 @@ def test_every_function_has_error_and_throttle_alarms(template):
         if resource["Type"] == "AWS::CloudWatch::Alarm" and resource["Properties"]["Namespace"] == "AWS/SQS"
     }
     assert queues == {"ScoringDeadLetterQueue", "FailedEventsQueue"}
+
+
+# ---------------------------------------------------------------- documentation and examples
+
+
+def allowed(spec: dict[str, Any], value: str) -> bool:
+    if "AllowedValues" in spec and value not in [str(choice) for choice in spec["AllowedValues"]]:
+        return False
+    if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
+        return False
+    if spec["Type"] == "Number":
+        number = float(value)
+        return spec.get("MinValue", number) <= number <= spec.get("MaxValue", number)
+    return True
+
+
+def test_every_parameter_default_passes_its_own_constraints(template):
+    for name, spec in template["Parameters"].items():
+        if spec.get("Default", "") != "":
+            assert allowed(spec, str(spec["Default"])), name
+
+
+def test_samconfig_example_overrides_only_real_parameters_with_allowed_values(template):
+    config = tomllib.loads((INFRA / "samconfig.example.toml").read_text())
+    deploy = config["default"]["deploy"]["parameters"]
+    assert "CAPABILITY_IAM" in deploy["capabilities"]
+    for override in deploy["parameter_overrides"]:
+        name, _, value = override.partition("=")
+        assert name in template["Parameters"], override
+        assert allowed(template["Parameters"][name], value), override
+
+
+def test_readme_deploy_table_lists_every_parameter(template):
+    readme = (ROOT / "README.md").read_text()
+    deploy = readme[readme.index("## Deploy") :]
+    deploy = deploy[: deploy.index("\n## ", 1)] if "\n## " in deploy[1:] else deploy
+    missing = [name for name in template["Parameters"] if f"`{name}`" not in deploy]
+    assert missing == []
