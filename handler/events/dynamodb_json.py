@@ -48,8 +48,12 @@ def plain_value(value: Any) -> Any:
 def _number(text: str) -> int | float:
     try:
         return int(text)
-    except ValueError:
+    except (ValueError, TypeError):
+        pass
+    try:
         return float(text)
+    except (ValueError, TypeError):
+        raise InvalidInput(f"{text!r} is not a DynamoDB number") from None
 
 
 def to_dynamodb(item: Mapping[str, Any]) -> dict[str, Any]:
