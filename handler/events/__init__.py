@@ -77,7 +77,16 @@ def recognise(event: Any) -> Source:
 def handle(event: Any, context: LambdaContext | None, scorer: EventScorer) -> Any:
     """Score one event with `scorer` and answer as its source expects."""
     source = recognise(event)
-    outcome = scorer.run(source.name, source.records(event), context, ordered=source.ordered(event))
+    try:
+        records = source.records(event)
+        ordered = source.ordered(event)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        # AWS never sends these; a hand-made event missing a field gets a message, not a KeyError.
+        raise UnrecognisedEvent(
+            f"the {source.name} event is malformed ({type(exc).__name__}: {exc}); "
+            f"expected the shape AWS sends, as in events/*.json"
+        ) from None
+    outcome = scorer.run(source.name, records, context, ordered=ordered)
     return source.respond(outcome)
 
 
