@@ -9,6 +9,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from tiny_models import ONNX_TYPES, identity_model
 
 from handler.codec import decode_infer_request, dumps, encode_infer_response, parse_json
@@ -395,3 +398,58 @@ def test_parse_json_refuses_infinity_and_deep_nesting():
 
 def test_dumps_writes_compact_strict_json():
     assert dumps({"a": [1.5, float("nan")], "b": "é"}) == b'{"a":[1.5,null],"b":"\\u00e9"}'
+
+
+NUMERIC = [datatype for datatype in DATATYPES if datatype != "BYTES"]
+
+
+@pytest.fixture(scope="module")
+def any_shape_models(tmp_path_factory) -> dict[str, Model]:
+    """Identity models whose two dims are both dynamic, so any [n, m] tensor fits."""
+    directory: Path = tmp_path_factory.mktemp("any-shape")
+    for datatype in DATATYPES:
+        identity_model(directory, datatype.lower(), datatype, ("rows", "columns"))
+    return {
+        model.name: model for model in ModelStore.load(Settings(models=str(directory), intra_op_threads=1))
+    }
+
+
+def arrays_of(datatype: str) -> st.SearchStrategy[np.ndarray]:
+    dtype = np.dtype(_numpy(datatype))
+    shapes = hnp.array_shapes(min_dims=2, max_dims=2, min_side=0, max_side=5)
+    if dtype.kind == "f":
+        return hnp.arrays(
+            dtype, shapes, elements=hnp.from_dtype(dtype, allow_nan=False, allow_infinity=False)
+        )
+    return hnp.arrays(dtype, shapes)
+
+
+@pytest.mark.parametrize("datatype", NUMERIC)
+def test_any_tensor_survives_json_and_binary_unchanged(any_shape_models, datatype):
+    model = any_shape_models[datatype.lower()]
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(array=arrays_of(datatype))
+    def round_trip(array: np.ndarray) -> None:
+        shape = list(array.shape)
+        _, as_json = infer(model, request([tensor("x", datatype, shape, array.tolist())]))
+        data = array.astype(array.dtype.newbyteorder("<")).tobytes()
+        header = json.dumps(
+            {
+                "inputs": [
+                    {
+                        "name": "x",
+                        "datatype": datatype,
+                        "shape": shape,
+                        "parameters": {"binary_data_size": len(data)},
+                    }
+                ],
+                "parameters": {"binary_data_output": True},
+            }
+        ).encode()
+        _, as_binary = infer(model, header + data, len(header))
+
+        assert as_json["y"] == array.ravel().tolist()
+        assert as_binary["y"] == data
+
+    round_trip()
