@@ -1,13 +1,14 @@
 """The emulator's own overhead per warm invocation, over loopback: target <= 1 ms p50.
 
-Runs `onnx-lambda run` in its own process on the bundled model and sends sequential requests with a
-keep-alive `http.client` connection, through the API Gateway door (payload 2.0) and the Invoke
-API. For each request, overhead = the client's round trip minus the REPORT line's Duration (the
-time the instance spent between receiving the event and posting its answer: awslambdaric plus the
-handler). Baseline measured in the same run: the same client against a bare HTTP server on the
-emulator's own socket layer, answering at once — the floor no emulator can go below.
+Runs `onnx-lambda run` in its own process on the bundled model and sends sequential requests on
+keep-alive `http.client` connections, through the API Gateway door (payload 2.0) and the Invoke
+API, interleaved request by request with the baseline so that every row sees the same machine.
+For each request, overhead = the client's round trip minus the REPORT line's Duration (the time
+the instance held the event: awslambdaric plus the handler). Baseline measured in the same run:
+the same client against a bare server on the emulator's own HTTP layer, answering at once — the
+floor no emulator can go below.
 
-    .venv/bin/python bench/emulator_overhead.py [--requests 2000]
+    .venv/bin/python bench/emulator_overhead.py [--rounds 5] [--requests 400]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -95,30 +97,62 @@ def _port(match: re.Match[str] | None) -> int:
     return int(match.group(1).rsplit(":", 1)[1])
 
 
-def measure(port: int, method: str, path: str, body: bytes | None, headers: dict[str, str], requests: int,
-            reports: queue.Queue[tuple[str, float]] | None) -> tuple[list[float], list[float]]:  # fmt: skip
-    """Round trips (ms) and, with `reports`, the matching REPORT Durations (ms)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port)
-    trips: list[float] = []
-    durations: list[float] = []
-    for index in range(requests + 50):
+class Target:
+    """One row of the table: a keep-alive connection and the request it repeats."""
+
+    def __init__(
+        self, name: str, port: int, path: str, body: bytes, reports: queue.Queue[tuple[str, float]] | None
+    ):
+        self.name = name
+        self.connection = http.client.HTTPConnection("127.0.0.1", port)
+        self.path = path
+        self.body = body
+        self.reports = reports
+        self.rounds: list[tuple[list[float], list[float]]] = []
+
+    def once(self) -> tuple[float, float]:
+        """One round trip (ms) and, for the emulator, the REPORT Duration (ms) that goes with it."""
         started = time.perf_counter()
-        connection.request(method, path, body, headers)
-        response = connection.getresponse()
+        self.connection.request("POST", self.path, self.body, {"Content-Type": "application/json"})
+        response = self.connection.getresponse()
         response.read()
         trip = (time.perf_counter() - started) * 1000
-        assert response.status in (200, 202), response.status
-        duration = reports.get(timeout=30)[1] if reports is not None else 0.0
-        if index >= 50:  # the first 50 are a warm-up: the cold start, lazy imports, the connection
-            trips.append(trip)
-            durations.append(duration)
-    connection.close()
-    return trips, durations
+        assert response.status == 200, response.status
+        duration = self.reports.get(timeout=30)[1] if self.reports is not None else 0.0
+        return trip, duration
+
+
+def run_rounds(targets: list[Target], rounds: int, requests: int) -> None:
+    """Interleave the targets request by request, so every row sees the same machine."""
+    for _ in range(50):  # warm-up: the cold start, lazy imports, the connections
+        for target in targets:
+            target.once()
+    for _ in range(rounds):
+        samples: dict[str, tuple[list[float], list[float]]] = {t.name: ([], []) for t in targets}
+        for _ in range(requests):
+            for target in targets:
+                trip, duration = target.once()
+                samples[target.name][0].append(trip)
+                samples[target.name][1].append(duration)
+        for target in targets:
+            target.rounds.append(samples[target.name])
+
+
+def across_rounds(target: Target, statistic: Callable[[list[float]], float], overhead: bool) -> float:
+    """The median over rounds of a per-round statistic of the trips (or of trip - Duration)."""
+    values = []
+    for trips, durations in target.rounds:
+        series = (
+            [trip - duration for trip, duration in zip(trips, durations, strict=True)] if overhead else trips
+        )
+        values.append(statistic(series))
+    return statistics.median(values)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=400, help="requests per door per round")
     parser.add_argument("--bare-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_server:
@@ -130,48 +164,45 @@ def main() -> None:
     bare_port = int(bare.stdout.readline())
     emulator = Emulator()
     event = (EVENTS / "http-api-v2-infer.json").read_bytes()
-    json_headers = {"Content-Type": "application/json"}
-    rows = []
+    invoke_path = "/2015-03-31/functions/onnx-lambda/invocations"
+    floor = Target("bare HTTP server (floor)", bare_port, "/", INFER, None)
+    doors = [
+        Target("API Gateway door, POST /v2/models/iris/infer", emulator.http, "/v2/models/iris/infer", INFER,
+               emulator.reports),
+        Target("Invoke API, http-api-v2-infer.json", emulator.invoke, invoke_path, event, emulator.reports),
+    ]  # fmt: skip
     try:
-        trips, _ = measure(bare_port, "POST", "/", INFER, json_headers, args.requests, None)
-        rows.append(("bare HTTP server (floor)", trips, None))
-        trips, durations = measure(
-            emulator.http,
-            "POST",
-            "/v2/models/iris/infer",
-            INFER,
-            json_headers,
-            args.requests,
-            emulator.reports,
-        )
-        rows.append(("API Gateway door, POST /v2/models/iris/infer", trips, durations))
-        path = "/2015-03-31/functions/onnx-lambda/invocations"
-        trips, durations = measure(
-            emulator.invoke, "POST", path, event, json_headers, args.requests, emulator.reports
-        )
-        rows.append(("Invoke API, http-api-v2-infer.json", trips, durations))
+        run_rounds([floor, *doors], args.rounds, args.requests)
     finally:
         emulator.stop()
         bare.terminate()
 
-    floor = statistics.median(rows[0][1])
-    print(f"Emulator overhead per warm invocation: {args.requests} sequential requests per row, loopback,")
-    print("one keep-alive http.client connection; overhead = round trip - REPORT Duration (ms).\n")
+    def p90(values: list[float]) -> float:
+        return percentile(values, 0.9)
+
+    def p99(values: list[float]) -> float:
+        return percentile(values, 0.99)
+
+    floor_p50 = across_rounds(floor, statistics.median, overhead=False)
+    print(
+        f"Emulator overhead per warm invocation: {args.rounds} rounds x {args.requests} requests per door, "
+        "interleaved,\nover loopback on keep-alive http.client connections; overhead = round trip - REPORT "
+        "Duration.\nMedians over the rounds of each round's percentile, in ms.\n"
+    )
     print(f"{'path':<46} {'trip p50':>9} {'Duration p50':>13} {'overhead p50':>13} {'p90':>6} {'p99':>6}"
           f" {'p50 - floor':>12}")  # fmt: skip
-    for name, trips, durations in rows:
-        if durations is None:
-            print(
-                f"{name:<46} {statistics.median(trips):>9.3f} {'-':>13} {'-':>13} {'-':>6} {'-':>6} {'-':>12}"
-            )
-            continue
-        overhead = [trip - duration for trip, duration in zip(trips, durations, strict=True)]
-        p50 = statistics.median(overhead)
+    print(f"{floor.name:<46} {floor_p50:>9.3f} {'-':>13} {'-':>13} {'-':>6} {'-':>6} {'-':>12}")
+    worst = 0.0
+    for door in doors:
+        p50 = across_rounds(door, statistics.median, overhead=True)
+        durations = statistics.median([statistics.median(d) for _, d in door.rounds])
+        worst = max(worst, p50)
+        trip = across_rounds(door, statistics.median, overhead=False)
         print(
-            f"{name:<46} {statistics.median(trips):>9.3f} {statistics.median(durations):>13.3f} {p50:>13.3f}"
-            f" {percentile(overhead, 0.9):>6.3f} {percentile(overhead, 0.99):>6.3f} {p50 - floor:>12.3f}"
+            f"{door.name:<46} {trip:>9.3f} {durations:>13.3f}"
+            f" {p50:>13.3f} {across_rounds(door, p90, overhead=True):>6.3f}"
+            f" {across_rounds(door, p99, overhead=True):>6.3f} {p50 - floor_p50:>12.3f}"
         )
-    worst = max(statistics.median([t - d for t, d in zip(r[1], r[2], strict=True)]) for r in rows[1:] if r[2])
     verdict = "meets" if worst <= 1.0 else "MISSES"
     print(f"\nworst p50 overhead {worst:.3f} ms: {verdict} the target of <= 1 ms p50")
     for line in emulator.init_lines:
