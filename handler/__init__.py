@@ -10,6 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from handler import environment as environment
+from handler import snapstart
+from handler.invocation import INIT
+
+# SnapStart (python3.12+): warm the models before the snapshot, re-seed after a restore.
+snapstart.register(environment.STORE)
 
 _http_handler: Any = None
 _events_handler: Any = None
@@ -30,11 +35,13 @@ def lambda_handler(event: Any, context: Any) -> Any:
     global _http_handler, _events_handler
     if is_http_event(event):
         if _http_handler is None:
+            INIT.resume()  # importing the web stack on first use is init work, paid by this invocation
             from handler.http import lambda_handler as http_handler
 
             _http_handler = http_handler
         return _http_handler(event, context)
     if _events_handler is None:
+        INIT.resume()
         from handler.events import lambda_handler as events_handler
 
         _events_handler = events_handler
