@@ -129,7 +129,10 @@ class HttpServer:
                     message = json.dumps({"message": f"emulator error: {type(exc).__name__}: {exc}"})
                     response = json_response(500, message.encode())
                 keep_alive = _keep_alive(request)
-                writer.write(response.encode(keep_alive))
+                encoded = response.encode(keep_alive)
+                if request.method == "HEAD":
+                    encoded = encoded[: len(encoded) - len(response.body)]  # headers only, length kept
+                writer.write(encoded)
                 if len(response.body) > 65536:
                     await writer.drain()
                 if not keep_alive:

@@ -152,3 +152,32 @@ def test_keep_alive_connections_serve_many_requests(probe_door):
 
     assert counts == sorted(counts)
     assert len(set(counts)) == 5
+
+
+def test_chunked_and_expect_continue_bodies_arrive_whole(probe_door):
+    def chunks():
+        yield b'{"instances": '
+        yield b"[[1, 2, 3, 4]]}"
+
+    chunked = httpx.post(
+        probe_door.http_url + "/x", content=chunks(), headers={"content-type": "application/json"}
+    )
+    large = json.dumps({"blob": "x" * 2_000_000})
+    expect = httpx.post(
+        probe_door.http_url + "/x",
+        content=large,
+        headers={"content-type": "application/json", "expect": "100-continue"},
+    )
+
+    assert json.loads(echoed(chunked)["body"]) == {"instances": [[1, 2, 3, 4]]}
+    assert echoed(expect)["body"] == large
+
+
+def test_head_answers_headers_only_and_the_connection_stays_usable(probe_door):
+    with httpx.Client(base_url=probe_door.http_url) as client:
+        head = client.head("/ping")
+        get = client.get("/ping")
+
+    assert head.status_code == 200
+    assert head.content == b""
+    assert echoed(get)["requestContext"]["http"]["method"] == "GET"
