@@ -90,6 +90,7 @@ def build(
     naive: bool = True,
     limits: sizes.LambdaLimits | None = None,
     keep: Sequence[str] = (),
+    compresslevel: int = 9,
 ) -> Build:
     """Build one target's zips under `build_dir/<target>` and write its size report there."""
     limits = limits or sizes.LambdaLimits()
@@ -121,12 +122,18 @@ def build(
 
     artefacts = [
         sizes.Artefact(
-            "dependency layer", "layer", archive.write_zip(staging / "layer", directory / DEPENDENCY_LAYER)
+            "dependency layer",
+            "layer",
+            archive.write_zip(staging / "layer", directory / DEPENDENCY_LAYER, compresslevel),
         ),
         sizes.Artefact(
-            "model layer", "layer", archive.write_zip(staging / "models-layer", directory / MODEL_LAYER)
+            "model layer",
+            "layer",
+            archive.write_zip(staging / "models-layer", directory / MODEL_LAYER, compresslevel),
         ),
-        sizes.Artefact("function", "function", archive.write_zip(function_root, directory / FUNCTION)),
+        sizes.Artefact(
+            "function", "function", archive.write_zip(function_root, directory / FUNCTION, compresslevel)
+        ),
     ]
     report = sizes.SizeReport(target, artefacts, pruned, naive_size, note, installed_packages(site))
     (directory / "size-report.md").write_text(report.markdown(limits))

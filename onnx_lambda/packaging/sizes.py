@@ -15,7 +15,7 @@ MIB = 1024 * 1024
 
 @dataclass(frozen=True)
 class LambdaLimits:
-    """Lambda's quotas for zip deployments (AWS's "MB" are MiB)."""
+    """Lambda's quotas for zip deployments; AWS writes "MB" for MiB (250 MB = 262,144,000 bytes)."""
 
     unzipped: int = 250 * MIB  # function and all its layers, extracted
     zipped: int = 50 * MIB  # each zip uploaded directly rather than through S3
@@ -158,4 +158,4 @@ class SizeReport:
 
 
 def mib(size: int) -> str:
-    return f"{size / MIB:.1f} MB"
+    return f"{size / MIB:.1f} MiB"
