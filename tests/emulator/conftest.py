@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -81,3 +82,18 @@ def lambda_client() -> Callable[[Emulator], Any]:
 def log_result() -> Callable[[dict[str, Any]], str]:
     """The decoded `LogResult` of a boto3 `invoke` response."""
     return lambda response: base64.b64decode(response["LogResult"]).decode()
+
+
+@pytest.fixture(scope="module")
+def wait_for() -> Callable[..., bool]:
+    """`wait_for(condition, seconds=20)`: poll until the condition holds; False if it never does."""
+
+    def wait(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(0.02)
+        return False
+
+    return wait

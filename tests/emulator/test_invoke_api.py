@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -115,7 +114,7 @@ def test_dry_run_checks_access_without_running(client, tmp_path):
     assert not record.exists()
 
 
-def test_event_invocations_are_queued_and_run(client, tmp_path):
+def test_event_invocations_are_queued_and_run(client, tmp_path, wait_for):
     record = tmp_path / "runs.jsonl"
     response = client.invoke(
         FunctionName="probe", InvocationType="Event", Payload=json.dumps({"record": str(record)})
@@ -125,7 +124,7 @@ def test_event_invocations_are_queued_and_run(client, tmp_path):
     assert wait_for(lambda: record.exists() and len(record.read_text().splitlines()) == 1)
 
 
-def test_failing_event_invocations_are_retried_twice_then_kept(client, probe_emulator, tmp_path):
+def test_failing_event_invocations_are_retried_twice_then_kept(client, probe_emulator, tmp_path, wait_for):
     record = tmp_path / "runs.jsonl"
     payload = {"action": "fail", "message": "poison", "record": str(record)}
     response = client.invoke(FunctionName="probe", InvocationType="Event", Payload=json.dumps(payload))
@@ -209,12 +208,3 @@ def test_a_model_digest_mismatch_fails_the_bundled_function_s_init(start_emulato
     assert response["FunctionError"] == "Unhandled"
     assert body["errorType"] == "ModelLoadError"
     assert "iris" in body["errorMessage"]
-
-
-def wait_for(condition: Any, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False

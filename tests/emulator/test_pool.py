@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from typing import Any
 
 import httpx
@@ -87,7 +86,9 @@ def test_a_runtime_that_exits_mid_invocation_is_an_exit_error(start_emulator, pr
     assert after["count"] == 1
 
 
-def test_beyond_the_concurrency_limit_invocations_are_throttled(start_emulator, probe, lambda_client):
+def test_beyond_the_concurrency_limit_invocations_are_throttled(
+    start_emulator, probe, lambda_client, wait_for
+):
     emulator = start_emulator(probe(concurrency=1))
     client = lambda_client(emulator)
     invoke(client, {})  # one warm instance, the only one allowed
@@ -126,7 +127,7 @@ def test_concurrent_invocations_get_their_own_instances(start_emulator, probe, l
     assert len({result["pid"] for result in results}) == 3
 
 
-def test_idle_instances_are_reaped(start_emulator, probe, lambda_client, log_result):
+def test_idle_instances_are_reaped(start_emulator, probe, lambda_client, log_result, wait_for):
     emulator = start_emulator(probe(idle_timeout_s=0.3), http_port=None)
     client = lambda_client(emulator)
     _, first = invoke(client, {})
@@ -136,12 +137,3 @@ def test_idle_instances_are_reaped(start_emulator, probe, lambda_client, log_res
 
     assert second["pid"] != first["pid"]
     assert "Init Duration" in report(log_result(response))
-
-
-def wait_for(condition: Any, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
