@@ -6,6 +6,7 @@ import functools
 import json
 import math
 import struct
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,9 @@ _ACCEPTED_KINDS = {"BOOL": "b"}
 def _reject_constant(name: str) -> Any:
     raise InvalidInput(f"{name} is not valid JSON; send non-finite values as binary tensor data")
 
+
+# Values too large for the target float type are refused below; numpy's warning is only noise.
+warnings.filterwarnings("ignore", "overflow encountered in cast", RuntimeWarning, r"handler\.codec")
 
 # Built once: json.loads and json.dumps with options construct a new coder on every call.
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
@@ -68,10 +72,10 @@ def dumps(document: Any) -> bytes:
 
 @dataclass
 class RequestedOutput:
-    """One output the client asked for, and whether it wants it as binary data."""
+    """One output the client asked for, and whether it wants it as binary data (None: unsaid)."""
 
     name: str
-    binary: bool
+    binary: bool | None
 
 
 @dataclass
@@ -147,7 +151,8 @@ def _requested_outputs(raw: Any, model: Model) -> list[RequestedOutput]:
                 f"model '{model.name}' has no output '{item['name']}'; outputs: {list(model.output_names)}"
             )
         parameters = _object(item.get("parameters"), "outputs[].parameters")
-        requested.append(RequestedOutput(item["name"], bool(parameters.get("binary_data", False))))
+        binary = parameters.get("binary_data")
+        requested.append(RequestedOutput(item["name"], None if binary is None else bool(binary)))
     return requested
 
 
@@ -208,7 +213,7 @@ def json_array(name: str, data: Any, datatype: str) -> np.ndarray:
     if parsed.dtype.kind not in _ACCEPTED_KINDS.get(datatype, _INT_KINDS):
         raise InvalidInput(
             f"input '{name}' is {datatype} but 'data' holds {_json_kind(parsed)}; "
-            f"expected {'booleans' if datatype == 'BOOL' else 'numbers'}"
+            f"expected {'booleans' if datatype == 'BOOL' else 'integers'}"
         )
     if target.kind in _INT_KINDS and parsed.dtype.kind in _INT_KINDS:
         info = np.iinfo(target)  # type: ignore[type-var]
@@ -319,7 +324,7 @@ def encode_infer_response(
     The JSON is assembled from fragments cached per model and output, because building and
     serialising nested dicts costs more than the session run on small models.
     """
-    wanted = request.outputs or [RequestedOutput(name, False) for name in results]
+    wanted = request.outputs or [RequestedOutput(name, None) for name in results]
     parts = [_response_head(model.name, model.version)]
     if request.id is not None:
         parts.append(f',"id":{_ENCODER.encode(request.id)}')
@@ -330,7 +335,8 @@ def encode_infer_response(
         head = _output_head(output.name, datatype_of(array))
         shape = ",".join(map(str, array.shape))
         separator = "," if index else ""
-        if output.binary or request.binary_output:
+        # An output's own binary_data setting wins over the request-wide binary_data_output.
+        if request.binary_output if output.binary is None else output.binary:
             chunk = _to_binary(array)
             chunks.append(chunk)
             parts.append(f'{separator}{head}[{shape}],"parameters":{{"binary_data_size":{len(chunk)}}}}}')
