@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ IRIS_INFER = '{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":
 
 
 def add_function_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options that describe the function itself (shared with `invoke --cold`)."""
+    """The options that describe the function itself: code, memory, timeout, environment."""
     group = parser.add_argument_group("function")
     group.add_argument(
         "--function-name", default="onnx-lambda", help="AWS_LAMBDA_FUNCTION_NAME (default onnx-lambda)"
@@ -119,6 +120,11 @@ def main(args: argparse.Namespace) -> int:
     if (args.moto or args.sqs_queue) and not endpoint:
         from moto.server import ThreadedMotoServer  # a second's import: only when asked
 
+        if not _port_free(args.host, args.moto_port):
+            # ThreadedMotoServer would wait forever for a server that failed to bind.
+            print(f"port {args.moto_port} is in use: choose another with --moto-port", file=sys.stderr)
+            return 1
+
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per moto request drowns the logs
         moto = ThreadedMotoServer(ip_address=args.host, port=args.moto_port, verbose=False)
         moto.start()
@@ -151,6 +157,9 @@ def main(args: argparse.Namespace) -> int:
         asyncio.run(_serve(emulator, args, endpoint, queue))
     except KeyboardInterrupt:
         pass
+    except OSError as exc:
+        print(f"cannot open the emulator's ports: {exc} (see --http-port, --invoke-port)", file=sys.stderr)
+        return 1
     finally:
         if moto is not None:
             moto.stop()
@@ -170,6 +179,15 @@ async def _serve(emulator: Emulator, args: argparse.Namespace, endpoint: str | N
     finally:
         print("\nstopping: closing the doors and the execution environments", flush=True)
         await emulator.close()
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _queue(
@@ -238,9 +256,3 @@ def banner(emulator: Emulator, args: argparse.Namespace, endpoint: str | None, q
         ]
     lines += ["", "Logs (START/END/REPORT per invocation) follow. Ctrl-C to stop.", ""]
     return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="onnx-lambda run")
-    add_arguments(parser)
-    sys.exit(main(parser.parse_args()))
