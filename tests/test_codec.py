@@ -218,6 +218,19 @@ def test_binary_data_output_makes_every_output_binary(models):
     assert len(from_binary("FP32", outputs["probabilities"])) == 3
 
 
+def test_an_outputs_own_binary_data_false_wins_over_binary_data_output(models):
+    body = request(
+        [tensor("input", "FP32", [1, 4], [5.1, 3.5, 1.4, 0.2])],
+        outputs=[{"name": "label", "parameters": {"binary_data": False}}, {"name": "probabilities"}],
+        parameters={"binary_data_output": True},
+    )
+
+    document, outputs = infer(models["iris"], body)
+
+    assert outputs["label"] == [0]
+    assert len(from_binary("FP32", outputs["probabilities"])) == 3
+
+
 def test_non_finite_binary_input_comes_back_as_null_in_json(models):
     data = np.array([[np.nan, np.inf], [1.0, -np.inf]], dtype="<f4").tobytes()
     header = request(
