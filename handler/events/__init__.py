@@ -7,10 +7,11 @@ wins, as Mangum's HANDLERS are; S3 before the generic EventBridge source that wo
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
 
 from handler.environment import SETTINGS, STORE
-from handler.errors import UnrecognisedEvent
+from handler.errors import OnnxLambdaError, RecordsFailed, UnrecognisedEvent
 from handler.events.batch import EventScorer, Outcome
 from handler.events.destinations import open_writer
 from handler.events.dynamodb import DynamoDbSource
@@ -21,6 +22,10 @@ from handler.events.s3 import S3EventBridgeSource, S3Source
 from handler.events.sns import SnsSource
 from handler.events.sqs import SqsSource
 from handler.events.types import LambdaContext
+from handler.invocation import CURRENT, INIT
+
+INIT.lap("imports")
+logger = logging.getLogger("onnx_lambda.events")
 
 
 class Source(Protocol):
@@ -53,6 +58,7 @@ EXPECTED = (
 
 # Created once per execution environment: the destination's boto3 client, if it has one.
 SCORER = EventScorer(STORE, SETTINGS, open_writer(SETTINGS.destination, SETTINGS))
+INIT.done()
 
 
 def describe(event: Any) -> str:
@@ -92,4 +98,16 @@ def handle(event: Any, context: LambdaContext | None, scorer: EventScorer) -> An
 
 def lambda_handler(event: Any, context: Any) -> Any:
     """Score one non-HTTP event."""
-    return handle(event, context, SCORER)
+    invocation = CURRENT.begin(context, "unknown")
+    try:
+        return handle(event, context, SCORER)
+    except RecordsFailed:
+        raise  # each failed record has its own log line already
+    except OnnxLambdaError as exc:
+        logger.error(exc.message)
+        raise
+    except Exception:
+        logger.exception("the invocation failed on an unexpected error")
+        raise
+    finally:
+        invocation.finish()

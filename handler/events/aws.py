@@ -196,7 +196,9 @@ class BatchedSink:
 
     FLUSH = 500
 
-    def __init__(self, writer: Writer, ref: ObjectRef, model: Model, id_field: str, deadline: Deadline) -> None:
+    def __init__(
+        self, writer: Writer, ref: ObjectRef, model: Model, id_field: str, deadline: Deadline
+    ) -> None:
         self.writer = writer
         self.ref = ref
         self.added = {"model_name": model.name, "model_version": model.version, "source": ref.url}

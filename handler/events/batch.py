@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 from handler.errors import OnnxLambdaError, RecordsFailed
@@ -14,6 +15,7 @@ from handler.events.records import Decoded, ObjectRef, Record, decode, parse, re
 from handler.events.report import report_failure, report_skip
 from handler.events.scoring import score
 from handler.events.types import BatchResponse, LambdaContext, ObjectSummary
+from handler.invocation import CURRENT
 from handler.settings import Settings
 from handler.store import ModelStore
 
@@ -68,7 +70,7 @@ class EventScorer:
     @property
     def s3(self) -> Any:
         if self._s3 is None:
-            from handler.events.aws import client  # noqa: PLC0415 - boto3 only when S3 objects arrive
+            from handler.events.aws import client  # boto3 only once S3 objects arrive
 
             self._s3 = client("s3")
         return self._s3
@@ -78,7 +80,10 @@ class EventScorer:
     ) -> Outcome:
         """Take every record as far as it goes; the outcome says which failed and why."""
         outcome = Outcome(records)
+        invocation = CURRENT.receive(source, len(records))
         deadline = Deadline(context, self.settings.deadline_margin_ms)
+        decoding = perf_counter()
+        objects_seconds = 0.0
         decoded: list[Decoded] = []
         position: dict[int, int] = {}
         for index, record in enumerate(records):
@@ -95,7 +100,9 @@ class EventScorer:
                     document = parse(record.body)
                     objects = s3_objects(document)
                 if objects is not None:
+                    started = perf_counter()
                     self._score_objects(index, objects, outcome, deadline)
+                    objects_seconds += perf_counter() - started
                     continue
                 item = decode(record, document, self.store, self.settings.id_field)
             except Exception as exc:
@@ -103,7 +110,9 @@ class EventScorer:
                 continue
             position[id(item)] = index
             decoded.append(item)
+        invocation.decode += perf_counter() - decoding - objects_seconds
         scored = score(decoded, deadline, lambda item, reason: outcome.fail(position[id(item)], reason))
+        encoding = perf_counter()
         predictions = [
             Prediction(
                 position[id(item)],
@@ -119,13 +128,18 @@ class EventScorer:
             predictions = [
                 prediction for prediction in predictions if prediction.index not in outcome.failures
             ]
+        invocation.encode += perf_counter() - encoding
         name = source + ":" + ",".join(records[prediction.index].identifier for prediction in predictions)
+        writing = perf_counter()
         for index, reason in self.writer.write(predictions, deadline, name).items():
             outcome.fail(index, reason)
+        if not self.writer.returns:
+            invocation.written(perf_counter() - writing)
         if ordered:
             outcome.fail_rest_of_groups()
         if self.writer.returns:
             outcome.results = [p.document for p in predictions if p.index not in outcome.failures]
+        invocation.failed = len(outcome.failures)
         return outcome
 
     def _score_objects(

@@ -94,7 +94,7 @@ def open_writer(destination: Destination, settings: Settings) -> Writer:
     """Create the writer, and for AWS destinations its boto3 client, once per execution environment."""
     if destination.kind == "return":
         return ReturnWriter()
-    from handler.events import aws  # noqa: PLC0415 - keeps boto3 out of the `return` cold start
+    from handler.events import aws  # keeps boto3 out of the `return` cold start
 
     return aws.open_writer(destination, settings)
 

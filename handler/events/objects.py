@@ -35,6 +35,10 @@ def score_object(
     if ref.version_id:
         request["VersionId"] = ref.version_id
     response = s3.get_object(**request)
+    if response.get("ContentLength") == 0:
+        # A zero-byte object is usually an upload that went wrong; succeeding on it would hide that.
+        response["Body"].close()
+        raise InvalidInput(f"{ref.url} is empty (0 bytes): there is nothing to score")
     metadata = {name.lower(): value for name, value in response.get("Metadata", {}).items()}
     model = store.get(metadata.get("model") or None, metadata.get("model-version") or None)
     body = response["Body"]

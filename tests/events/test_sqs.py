@@ -43,11 +43,11 @@ def test_poison_messages_fail_alone_and_are_logged_once_each(landing, make_score
 
     assert failed_ids(response) == ["m1", "m3", "m4", "m5"]
     assert sorted(doc["id"] for doc in target.read()) == ["f0", "f2", "f6"]
-    logged = [record.getMessage() for record in caplog.records]
-    assert len(logged) == 4
-    assert "missing features" in logged[1]
-    assert '"record_id": "m3"' in logged[1]
-    assert "no-such-model" in logged[2]
+    logged = [(record.record_id, record.reason) for record in caplog.records]
+    assert [record_id for record_id, _ in logged] == ["m1", "m3", "m4", "m5"]
+    assert "not valid JSON" in logged[0][1]
+    assert "missing features" in logged[1][1]
+    assert "no-such-model" in logged[2][1]
 
 
 def test_fifo_failure_fails_the_rest_of_its_group_and_nothing_after_it_is_written(landing, make_scorer):
