@@ -12,6 +12,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("onnx_lambda.serve", "serve the ASGI app under uvicorn"),
     "invoke": ("onnx_lambda.invoke", "run one event through handler.lambda_handler"),
     "run": ("onnx_lambda.run", "emulate Lambda locally: API Gateway, Invoke API, SQS mapping (no Docker)"),
+    "bench": ("onnx_lambda.bench", "cold start, latency, throughput, memory and cost, with plots"),
     "package": ("onnx_lambda.package", "build the Lambda layers, function zip and size report"),
 }
 

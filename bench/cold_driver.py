@@ -1,0 +1,154 @@
+"""One cold start, timed from the inside: run as a fresh process by bench/coldstart.py.
+
+    python bench/cold_driver.py SCENARIO MODEL_PATH < event-as-python-literal
+
+Prints one line, `COLD {json}`, with perf_counter timestamps of each phase's end. perf_counter is
+CLOCK_MONOTONIC on Linux, shared by every process, so the parent's timestamp taken just before the
+spawn and this process's first line bound the interpreter's start. Nothing is imported before the
+first timestamp, and json only after the last one, so the phases cost what the scenario costs.
+"""
+
+import time
+
+FIRST = time.perf_counter()
+
+import sys  # noqa: E402 - after the first timestamp on purpose
+
+SCENARIO, MODEL_PATH = sys.argv[1], sys.argv[2]
+EVENT = eval(sys.stdin.read() or "None")  # a Python literal: no json import before the phases
+marks: dict[str, float] = {"start": time.perf_counter()}
+session_seconds = 0.0
+warmup_seconds = 0.0
+
+
+def instrument_sessions() -> None:
+    """Count the time spent creating ONNX Runtime sessions and running them during init."""
+    from onnxruntime.capi.onnxruntime_inference_collection import InferenceSession
+
+    create, run = InferenceSession.__init__, InferenceSession.run
+
+    def timed_create(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        global session_seconds
+        started = time.perf_counter()
+        create(self, *args, **kwargs)
+        session_seconds += time.perf_counter() - started
+
+    def timed_run(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        global warmup_seconds
+        started = time.perf_counter()
+        result = run(self, *args, **kwargs)
+        warmup_seconds += time.perf_counter() - started
+        return result
+
+    InferenceSession.__init__ = timed_create
+    InferenceSession.run = timed_run
+
+
+def floor(extra_imports: bool) -> None:
+    """python + numpy + onnxruntime (+ fastapi + mangum) + one session + one run."""
+    import numpy as np
+    import onnxruntime as ort
+
+    if extra_imports:
+        import fastapi  # noqa: F401
+        import mangum  # noqa: F401
+    marks["imports"] = time.perf_counter()
+    session = ort.InferenceSession(MODEL_PATH, providers=["CPUExecutionProvider"])
+    marks["model_load"] = time.perf_counter()
+    marks["warmup"] = marks["model_load"]
+    spec = session.get_inputs()[0]
+    shape = [1 if not isinstance(dim, int) or dim < 0 else dim for dim in spec.shape]
+    session.run(None, {spec.name: np.zeros(shape, dtype=np.float32)})
+    marks["first_invocation"] = time.perf_counter()
+
+
+def tutorial() -> None:
+    """The FastAPI app as tutorials write it, answering one API Gateway event through Mangum."""
+    from typing import Any
+
+    import numpy as np
+    import onnxruntime as ort
+    from fastapi import FastAPI
+    from mangum import Mangum
+    from pydantic import BaseModel
+
+    marks["imports"] = time.perf_counter()
+    session = ort.InferenceSession(MODEL_PATH, providers=["CPUExecutionProvider"])
+    marks["model_load"] = time.perf_counter()
+    marks["warmup"] = marks["model_load"]
+
+    class Tensor(BaseModel):
+        name: str
+        shape: list[int]
+        datatype: str
+        data: list[Any]
+
+    class InferRequest(BaseModel):
+        id: str | None = None
+        inputs: list[Tensor]
+
+    app = FastAPI()
+    names = [output.name for output in session.get_outputs()]
+
+    @app.post("/v2/models/{name}/infer")
+    def infer(name: str, request: InferRequest) -> dict[str, Any]:
+        tensor = request.inputs[0]
+        array = np.asarray(tensor.data, dtype=np.float32).reshape(tensor.shape)
+        results = session.run(names, {tensor.name: array})
+        return {
+            "model_name": name,
+            "outputs": [
+                {"name": n, "shape": list(r.shape), "datatype": str(r.dtype), "data": r.ravel().tolist()}
+                for n, r in zip(names, results, strict=True)
+            ],
+        }
+
+    handler = Mangum(app)
+    # Defining the app is this scenario's "imports": the code a person writes before serving.
+    marks["imports"] += time.perf_counter() - marks["warmup"]
+    marks["model_load"] = marks["warmup"] = time.perf_counter()
+    response = handler(EVENT, None)
+    marks["first_invocation"] = time.perf_counter()
+    assert response["statusCode"] == 200, response
+
+
+def ours(module: str) -> None:
+    """Import one of onnx-lambda's entry modules and answer one event."""
+    import importlib
+
+    instrument_sessions()
+    entry = importlib.import_module(module)
+    ready = time.perf_counter()
+    # Init ran sessions and warm-up somewhere inside the import; the rest of it is imports.
+    marks["imports"] = ready - session_seconds - warmup_seconds
+    marks["model_load"] = ready - warmup_seconds
+    marks["warmup"] = ready
+    response = entry.lambda_handler(EVENT, None)
+    marks["first_invocation"] = time.perf_counter()
+    if isinstance(response, dict) and "statusCode" in response:
+        assert response["statusCode"] == 200, response
+    else:
+        assert not response.get("batchItemFailures"), response
+
+
+if SCENARIO == "pass":
+    marks["imports"] = marks["model_load"] = marks["warmup"] = marks["first_invocation"] = marks["start"]
+elif SCENARIO == "floor-ort":
+    floor(extra_imports=False)
+elif SCENARIO == "floor-web":
+    floor(extra_imports=True)
+elif SCENARIO == "tutorial":
+    tutorial()
+else:
+    ours(SCENARIO)
+
+import json  # noqa: E402
+import resource  # noqa: E402
+
+marks["first"] = FIRST
+usage = resource.getrusage(resource.RUSAGE_SELF)
+# ru_maxrss starts from the parent's size at fork; the high-water mark of this image is VmHWM.
+with open("/proc/self/status") as status:
+    marks["max_rss_kb"] = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+marks["cpu_seconds"] = usage.ru_utime + usage.ru_stime
+print("COLD " + json.dumps(marks), flush=True)

@@ -1,0 +1,329 @@
+"""`onnx-lambda bench`: cold start, warm latency, batch throughput, memory and cost, with plots.
+
+Runs the modules under bench/ (each usable alone), writes bench/results/results.json, results.md
+and PNG figures, and checks the performance targets against baselines measured in the same run.
+Sections not chosen keep their previous figures. Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = ("coldstart", "latency", "throughput", "cost")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quick", action="store_true", help="fewer runs and cases: under two minutes")
+    parser.add_argument(
+        "--sections",
+        nargs="+",
+        choices=SECTIONS,
+        default=list(SECTIONS),
+        help="which sections to run (memory is measured by coldstart and throughput); default all",
+    )
+    parser.add_argument("--runs", type=int, help="fresh processes per cold-start scenario (9; quick 3)")
+    parser.add_argument(
+        "--invocations-per-environment",
+        type=int,
+        default=1000,
+        help="warm invocations one execution environment serves, to amortise billed init (1000)",
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="results directory")
+
+
+def _bench_modules() -> Any:
+    if not (ROOT / "bench" / "coldstart.py").exists():
+        raise SystemExit(
+            "onnx-lambda bench runs from a source checkout: bench/ was not found beside the package"
+        )
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import bench.coldstart
+    import bench.cost
+    import bench.throughput
+
+    return bench
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in subprocess.run(
+                ["lscpu"], capture_output=True, text=True, check=False
+            ).stdout.splitlines()
+            if line.startswith("Model name")
+        ),
+        platform.processor() or "unknown",
+    )
+    versions = {}
+    for package in ("onnxruntime", "numpy", "fastapi", "starlette", "pydantic", "mangum", "boto3"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "absent"
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
+        "versions": versions,
+    }
+
+
+def run_latency(quick: bool, raw: Path) -> dict[str, Any]:
+    """bench/latency.py in its own interpreter: the handler's state stays out of this process."""
+    out = raw / "latency.json"
+    command = [sys.executable, str(ROOT / "bench" / "latency.py"), "--json", str(out)]
+    if quick:
+        command += ["--models", "iris", "--rounds", "3", "--budget", "0.05"]
+    else:
+        command += ["--models", "iris", "cnn", "--rounds", "5", "--budget", "0.1"]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def _case(latency: dict[str, Any], model: str, rows: int, path: str, variant: str) -> dict[str, Any] | None:
+    return next(
+        (
+            c
+            for c in latency["cases"]
+            if (c["model"], c["rows"], c["path"], c["variant"]) == (model, rows, path, variant)
+        ),
+        None,
+    )
+
+
+def cost_scenarios(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The measured durations the cost section prices: warm invoke and init per scenario."""
+    cold = results["coldstart"]["scenarios"]
+    latency = results["latency"]
+    scenarios = []
+    for name, model, rows, path, variant, init in (
+        ("HTTP v2 JSON, iris, 1 row", "iris", 1, "v2-json", "onnx-lambda", "http"),
+        ("HTTP tutorial app, iris, 1 row", "iris", 1, "v2-json", "tutorial", "tutorial"),
+        ("HTTP v2 binary, iris, 64 rows", "iris", 64, "v2-binary", "onnx-lambda", "http"),
+        ("HTTP v2 JSON, cnn, 1 row", "cnn", 1, "v2-json", "onnx-lambda", "http"),
+        ("SQS 1 record, iris, 1 row", "iris", 1, "sqs-1-record", "onnx-lambda", "events"),
+    ):
+        case = _case(latency, model, rows, path, variant)
+        if case is not None:
+            scenarios.append(
+                {
+                    "name": name,
+                    "invoke_ms": case["p50_us"] / 1000,
+                    "predictions": rows,
+                    "init_ms": cold[init]["total"],
+                }
+            )
+    for row in results["throughput"]["results"]:
+        if row["variant"] != "onnx-lambda":
+            continue
+        if row["scenario"] == "sqs":
+            name = "SQS 10 x 100 rows, iris"
+        elif row["rows"] == max(
+            r["rows"] for r in results["throughput"]["results"] if r["variant"] == "per-record"
+        ):
+            name = f"S3 CSV {row['rows']:,} rows, iris"
+        else:
+            continue
+        scenarios.append(
+            {
+                "name": name,
+                "invoke_ms": row["invoke_ms"],
+                "predictions": row["rows_scored"],
+                "init_ms": cold["events"]["total"],
+            }
+        )
+    return scenarios
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's targets, each a ratio of two figures measured in the same run."""
+    checks = []
+    cold = results.get("coldstart", {}).get("scenarios", {})
+    if cold:
+        checks.append(
+            (
+                "event path init ÷ floor (numpy + onnxruntime + session)",
+                cold["events"]["total"] / cold["floor-ort"]["total"],
+                "<=",
+                1.15,
+            )
+        )
+        checks.append(
+            (
+                "HTTP path init ÷ floor (+ fastapi + mangum imports)",
+                cold["http"]["total"] / cold["floor-web"]["total"],
+                "<=",
+                1.10,
+            )
+        )
+    latency = results.get("latency")
+    if latency:
+        ours = _case(latency, "iris", 1, "v2-json", "onnx-lambda")
+        bare = _case(latency, "iris", 1, "v2-json", "bare-asgi")
+        tutorial = _case(latency, "iris", 1, "v2-json", "tutorial")
+        sqs = _case(latency, "iris", 1, "sqs-1-record", "onnx-lambda")
+        sqs_floor = _case(latency, "iris", 1, "sqs-1-record", "handwritten")
+        if ours and bare and tutorial:
+            checks.append(
+                ("HTTP warm p50 ÷ Mangum over bare ASGI", ours["p50_us"] / bare["p50_us"], "<=", 1.5)
+            )
+            checks.append(
+                ("tutorial app warm p50 ÷ HTTP warm p50", tutorial["p50_us"] / ours["p50_us"], ">=", 5.0)
+            )
+        if sqs and sqs_floor:
+            checks.append(
+                (
+                    "event path warm p50 (1 SQS record) ÷ hand-written",
+                    sqs["p50_us"] / sqs_floor["p50_us"],
+                    "<=",
+                    1.2,
+                )
+            )
+    throughput = results.get("throughput")
+    if throughput:
+        s3 = {
+            r["variant"]: r
+            for r in throughput["results"]
+            if r["scenario"] == "s3" and r["rows"] == _s3_rows(throughput)
+        }
+        checks.append(
+            (
+                "S3 CSV throughput ÷ floor",
+                s3["onnx-lambda"]["rows_per_s"] / s3["floor"]["rows_per_s"],
+                ">=",
+                0.8,
+            )
+        )
+    return [
+        {
+            "target": name,
+            "ratio": round(ratio, 3),
+            "goal": f"{op} {goal}",
+            "met": ratio <= goal if op == "<=" else ratio >= goal,
+        }
+        for name, ratio, op, goal in checks
+    ]
+
+
+def _s3_rows(throughput: dict[str, Any]) -> int:
+    return max(r["rows"] for r in throughput["results"] if r["variant"] == "per-record")
+
+
+def markdown(results: dict[str, Any], bench: Any) -> str:
+    host = results["machine"]
+    versions = ", ".join(f"{name} {version}" for name, version in host["versions"].items())
+    parts = [
+        f"# onnx-lambda bench — {results['generated']}{' (quick)' if results['quick'] else ''}",
+        "",
+        f"Machine: {host['cpu']}, {host['cores']} cores, Python {host['python']}, {host['platform']}; "
+        f"{versions}. Load average at start: {host['load_average_at_start']}.",
+        "",
+        "## Targets (ratios of figures measured in this run)",
+        "",
+        "| target | ratio | goal | met |",
+        "|---|---:|---|---|",
+    ]
+    parts += [
+        f"| {t['target']} | {t['ratio']:.2f} | {t['goal']} | {'yes' if t['met'] else '**no**'} |"
+        for t in results["targets"]
+    ]
+    if "coldstart" in results:
+        parts += ["", "## Cold start", "", bench.coldstart.table(results["coldstart"])]
+    if "latency" in results:
+        parts += ["", "## Warm latency", "", latency_table(results["latency"])]
+    if "throughput" in results:
+        parts += ["", "## Batch throughput and memory", "", bench.throughput.table(results["throughput"])]
+    if "cost" in results:
+        parts += ["", "## Cost", "", bench.cost.table(results["cost"])]
+    return "\n".join(parts) + "\n"
+
+
+def latency_table(result: dict[str, Any]) -> str:
+    lines = [
+        "| model | rows | path | variant | p50 µs | p90 µs | p99 µs | p50 ÷ hand-written |",
+        "|---|---:|---|---|---:|---:|---:|---:|",
+    ]
+    floors = {
+        (c["model"], c["rows"], c["path"]): c["p50_us"]
+        for c in result["cases"]
+        if c["variant"] == "handwritten"
+    }
+    for c in result["cases"]:
+        ratio = c["p50_us"] / floors[(c["model"], c["rows"], c["path"])]
+        lines.append(
+            f"| {c['model']} | {c['rows']} | {c['path']} | {c['variant']} | {c['p50_us']:,.0f} | "
+            f"{c['p90_us']:,.0f} | {c['p99_us']:,.0f} | {ratio:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(args: argparse.Namespace) -> int:
+    bench = _bench_modules()
+    from bench import plots
+
+    out: Path = args.out
+    raw = out / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    previous = out / "results.json"
+    results: dict[str, Any] = json.loads(previous.read_text()) if previous.exists() else {}
+    results.update(
+        generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        quick=args.quick,
+        machine=machine(),
+    )
+    started = time.perf_counter()
+    chosen = set(args.sections)
+    names = ", ".join(section for section in SECTIONS if section in chosen)
+    _say(f"onnx-lambda bench: {names}{' (quick)' if args.quick else ''}")
+    if "coldstart" in chosen:
+        runs = args.runs or (3 if args.quick else 9)
+        cold = bench.coldstart.run(runs, "iris")
+        (raw / "coldstart.json").write_text(json.dumps(cold))
+        results["coldstart"] = {key: value for key, value in cold.items() if key != "samples"}
+        plots.coldstart(results["coldstart"], out / "coldstart.png")
+    if "latency" in chosen:
+        _say("warm latency (in a child process)")
+        latency = run_latency(args.quick, raw)
+        plots.latency(latency, out / "latency.png")
+        results["latency"] = {
+            "rounds": latency["rounds"],
+            "cases": [{k: v for k, v in c.items() if k != "samples_us"} for c in latency["cases"]],
+        }
+    if "throughput" in chosen:
+        if args.quick:
+            throughput = bench.throughput.run(1, 100_000, [10_000])
+        else:
+            throughput = bench.throughput.run(3, 100_000, [10_000, 100_000, 300_000])
+        results["throughput"] = throughput
+        plots.throughput_memory(throughput, results.get("coldstart"), out / "throughput-memory.png")
+    if "cost" in chosen and {"coldstart", "latency", "throughput"} <= results.keys():
+        results["cost"] = bench.cost.estimate(cost_scenarios(results), args.invocations_per_environment)
+        plots.cost(results["cost"], out / "cost.png")
+    results["targets"] = targets(results)
+    (out / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    report = markdown(results, bench)
+    (out / "results.md").write_text(report)
+    print(report)
+    _say(f"done in {time.perf_counter() - started:.0f} s; results in {out}")
+    return 0
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
