@@ -344,3 +344,104 @@ def test_readme_deploy_table_lists_every_parameter(template):
     deploy = deploy[: deploy.index("\n## ", 1)] if "\n## " in deploy[1:] else deploy
     missing = [name for name in template["Parameters"] if f"`{name}`" not in deploy]
     assert missing == []
+
+
+# ---------------------------------------------------------------- rules and conditions
+
+
+def evaluate(node: Any, parameters: dict[str, Any], conditions: dict[str, Any]) -> Any:
+    """The intrinsic functions Rules and Conditions use here, evaluated for given parameters."""
+    if not isinstance(node, dict):
+        return node
+    [(function, args)] = node.items()
+    if function == "Ref":
+        return parameters[args]
+    if function == "Condition":
+        return evaluate(conditions[args], parameters, conditions)
+    values = [evaluate(arg, parameters, conditions) for arg in args]
+    if function == "Fn::Equals":
+        return str(values[0]) == str(values[1])
+    if function == "Fn::Not":
+        return not values[0]
+    if function == "Fn::And":
+        return all(values)
+    if function == "Fn::Or":
+        return any(values)
+    if function == "Fn::Contains":
+        return str(values[1]) in [str(value) for value in values[0]]
+    if function == "Fn::Join":
+        return values[0].join(values[1])
+    raise AssertionError(f"evaluate() does not know {function}")
+
+
+def parameter_values(template: dict[str, Any], **overrides: str) -> dict[str, Any]:
+    values: dict[str, Any] = {**defaults(template), **overrides}
+    for name, spec in template["Parameters"].items():
+        if spec["Type"] == "CommaDelimitedList":
+            values[name] = values[name].split(",")
+    return values
+
+
+def refusals(template: dict[str, Any], **overrides: str) -> list[str]:
+    """The AssertDescriptions CloudFormation would refuse the stack with."""
+    values = parameter_values(template, **overrides)
+    refused = []
+    for rule in template["Rules"].values():
+        if "RuleCondition" in rule and not evaluate(rule["RuleCondition"], values, {}):
+            continue
+        refused += [
+            a["AssertDescription"] for a in rule["Assertions"] if not evaluate(a["Assert"], values, {})
+        ]
+    return refused
+
+
+def test_defaults_and_everything_on_pass_the_rules(template):
+    assert refusals(template) == []
+    assert refusals(template, **EVERYTHING_ON) == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "refusal"),
+    [
+        ({"SnapStart": "true", "PythonRuntime": "python3.11"}, "SnapStart for Python needs python3.12"),
+        ({"SnapStart": "true", "ProvisionedConcurrency": "2"}, "does not combine SnapStart with provisioned"),
+        ({"ApiAuth": "JWT", "JwtAudience": "client-id"}, "ApiAuth=JWT needs JwtIssuer"),
+        ({"ApiAuth": "JWT", "JwtIssuer": "https://issuer.example.com"}, "ApiAuth=JWT needs JwtAudience"),
+        ({"SqsBatchSize": "100"}, "needs SqsBatchingWindow"),
+    ],
+    ids=[
+        "snapstart-on-3.11",
+        "snapstart-and-provisioned",
+        "jwt-no-issuer",
+        "jwt-no-audience",
+        "sqs-100-no-window",
+    ],
+)
+def test_rules_refuse_combinations_lambda_would_reject(template, overrides, refusal):
+    [message] = refusals(template, **overrides)
+    assert refusal in message
+
+
+@pytest.mark.parametrize(
+    ("runtime", "switch", "applied"),
+    [("python3.12", "true", True), ("python3.13", "true", True), ("python3.12", "false", False)],
+)
+def test_snapstart_applies_only_when_asked_on_a_runtime_that_has_it(template, runtime, switch, applied):
+    values = parameter_values(template, PythonRuntime=runtime, SnapStart=switch)
+    conditions = template["Conditions"]
+    assert evaluate(conditions["UseSnapStart"], values, conditions) is applied
+    assert refusals(template, PythonRuntime=runtime, SnapStart=switch) == []
+
+
+def test_optional_functions_exist_only_with_their_streams(template):
+    conditions = template["Conditions"]
+    off, on = parameter_values(template), parameter_values(template, **EVERYTHING_ON)
+    for name in ("HasKinesis", "HasDynamoDBStream", "UseJwt", "HasCors", "HasModelBucket"):
+        assert evaluate(conditions[name], off, conditions) is False, name
+        assert evaluate(conditions[name], on, conditions) is True, name
+    assert {
+        functions(template)[name].get("Condition") for name in ("KinesisFunction", "DynamoDBFunction")
+    } == {
+        "HasKinesis",
+        "HasDynamoDBStream",
+    }
