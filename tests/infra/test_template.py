@@ -122,7 +122,7 @@ def test_sam_transform_succeeds_offline(template, parameters, monkeypatch):
 
 
 def test_rendered_template_for_another_target_lints_and_points_beside_itself(tmp_path):
-    target = tmp_path / "py3.13-arm64"
+    target = tmp_path / Target("3.13", "arm64").name
     target.mkdir()
     rendered = subprocess.run(
         [str(INFRA / "render-template.sh"), "3.13", "arm64"], check=True, capture_output=True, text=True
