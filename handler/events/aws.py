@@ -18,7 +18,7 @@ from handler.errors import DestinationError
 from handler.events.deadline import Deadline
 from handler.events.destinations import WRITE_DEADLINE_REASON, ObjectSink, Prediction, Writer, batches
 from handler.events.dynamodb_json import to_dynamodb, writable
-from handler.events.records import PREDICTION_ATTRIBUTES, ObjectRef
+from handler.events.records import PREDICTION_ATTRIBUTES, SCORED_FROM, ObjectRef
 from handler.settings import Destination, Settings
 from handler.store import Model
 
@@ -90,6 +90,7 @@ class S3Writer:
                 Key=key,
                 Body=jsonl([prediction.document for prediction in predictions]),
                 ContentType="application/x-ndjson",
+                Metadata={SCORED_FROM: source},
             )
         except AWS_ERRORS as exc:
             reason = f"s3://{self.bucket}/{key} could not be written: {reason_of(exc)}"
@@ -102,11 +103,12 @@ class S3Writer:
         return self.key(ref.bucket, ref.key, pin + ".jsonl")
 
     def is_own_output(self, ref: ObjectRef) -> bool:
-        # Outputs live under PREFIX/<input bucket>/...; scoring them again would loop forever.
-        return ref.bucket == self.bucket and ref.key.startswith(self.key(ref.bucket) + "/")
+        # Outputs live under PREFIX/; scoring them again would loop forever. Without a prefix,
+        # `score_object` still recognises an output by its SCORED_FROM metadata.
+        return bool(self.prefix) and ref.bucket == self.bucket and ref.key.startswith(self.prefix + "/")
 
     def open_object(self, ref: ObjectRef, model: Model, deadline: Deadline) -> ObjectSink:
-        metadata = {"model-name": model.name, "model-version": model.version, "source": ref.url}
+        metadata = {"model-name": model.name, "model-version": model.version, SCORED_FROM: ref.url}
         return MultipartSink(self.s3, self.bucket, self.output_key(ref), metadata)
 
 

@@ -162,7 +162,10 @@ class EventScorer:
                 wrapped = not outcome.records[index].identifier.startswith(ref.url)
                 outcome.fail(index, f"{ref.url}: {_reason(exc)}" if wrapped else _reason(exc))
                 return
-            outcome.objects.append(summary)
+            if summary is None:
+                report_skip(ref.url, "the object is this function's own output")
+            else:
+                outcome.objects.append(summary)
 
 
 def _reason(exc: BaseException) -> str:

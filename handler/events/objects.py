@@ -15,7 +15,7 @@ import numpy as np
 from handler.errors import InvalidInput
 from handler.events.deadline import Deadline, DeadlineReached
 from handler.events.destinations import CollectingSink, Writer
-from handler.events.records import ObjectRef
+from handler.events.records import SCORED_FROM, ObjectRef
 from handler.events.types import ObjectSummary
 from handler.instances import predictions, rows_from_records, to_tensor
 from handler.store import Model, ModelStore
@@ -28,8 +28,11 @@ Reader = Callable[[Any, Model, str, int], Iterator[Chunk]]
 
 def score_object(
     ref: ObjectRef, *, s3: Any, store: ModelStore, writer: Writer, id_field: str, deadline: Deadline
-) -> ObjectSummary:
-    """Read, score and write one object chunk by chunk; raises if any part of it fails."""
+) -> ObjectSummary | None:
+    """Read, score and write one object chunk by chunk; raises if any part of it fails.
+
+    Returns None, scoring nothing, for an object this function wrote (it carries SCORED_FROM).
+    """
     reader = reader_for(ref.key)
     request: dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key}
     if ref.version_id:
@@ -40,6 +43,9 @@ def score_object(
         response["Body"].close()
         raise InvalidInput(f"{ref.url} is empty (0 bytes): there is nothing to score")
     metadata = {name.lower(): value for name, value in response.get("Metadata", {}).items()}
+    if SCORED_FROM in metadata:
+        response["Body"].close()
+        return None
     model = store.get(metadata.get("model") or None, metadata.get("model-version") or None)
     body = response["Body"]
     sink = writer.open_object(ref, model, deadline)

@@ -181,5 +181,7 @@ def result_document(decoded: Decoded, outputs: Mapping[str, np.ndarray], id_fiel
     return document
 
 
+SCORED_FROM = "onnx-lambda-scored-from"
+"""S3 metadata on every object this function writes; an object carrying it is never scored."""
 PREDICTION_ATTRIBUTES = frozenset({"prediction", "predictions", "outputs", "model_name", "model_version"})
 """The attributes a result adds to a record; an item already carrying them was written by us."""
