@@ -37,8 +37,8 @@ models: setup  ## Rebuild the bundled models
 bench: setup  ## Benchmarks against baselines measured in the same run
 	$(BIN)/onnx-lambda bench
 
-layers: setup  ## Build the Lambda layers, function zip and size report
-	$(BIN)/onnx-lambda package
+layers: setup  ## Build the Lambda layers, function zip and size report; run the fixtures through them
+	$(BIN)/onnx-lambda package --verify
 
 check-infra: setup  ## cfn-lint and checkov on infra/template.yaml and the Dockerfile (also run by `make test`)
 	$(BIN)/cfn-lint infra/template.yaml

@@ -26,11 +26,18 @@ def find_interpreter(version: str) -> Path | None:
     if on_path:
         candidates.append(on_path)
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    candidates += [str(path) for path in sorted(pyenv_root.glob(f"versions/{version}.*/bin/python{version}"))]
+    installs = pyenv_root.glob(f"versions/{version}.*/bin/python{version}")
+    candidates += [str(path) for path in sorted(installs, key=_patch_level, reverse=True)]
     for candidate in candidates:
         if _reports_version(candidate, version):
             return Path(candidate)
     return None
+
+
+def _patch_level(executable: Path) -> tuple[int, ...]:
+    """(3, 12, 10) for `.../versions/3.12.10/bin/python3.12`, so the newest patch release wins."""
+    release = executable.parent.parent.name
+    return tuple(int(part) if part.isdigit() else -1 for part in release.split("."))
 
 
 def _reports_version(executable: str, version: str) -> bool:
