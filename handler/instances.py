@@ -31,9 +31,15 @@ def tensors_from_instances(instances: Any, model: Model) -> dict[str, np.ndarray
         raise InvalidInput(
             f"batch of {len(instances)} rows is over model '{model.name}' limit of {model.max_batch_size}"
         )
-    if all(isinstance(row, dict) for row in instances):
-        if model.features and len(model.inputs) == 1:
-            return {model.inputs[0].name: rows_from_records(instances, model)}
+    objects = [isinstance(row, dict) for row in instances]
+    if model.features and len(model.inputs) == 1 and any(objects):
+        # Rows by position and objects by feature name may be mixed in one request.
+        rows = [
+            feature_row(row, model, index) if is_object else row
+            for index, (row, is_object) in enumerate(zip(instances, objects, strict=True))
+        ]
+        return {model.inputs[0].name: to_tensor(rows, model.inputs[0])}
+    if all(objects):
         return tensors_from_columns(
             {
                 spec.name: [_field(row, spec.name, index) for index, row in enumerate(instances)]
@@ -69,19 +75,21 @@ def tensors_from_columns(columns: Any, model: Model) -> dict[str, np.ndarray]:
 
 def rows_from_records(records: Sequence[Mapping[str, Any]], model: Model) -> np.ndarray:
     """Map named-feature records onto the model's single input, one row each, in feature order."""
-    spec = model.inputs[0]
+    return to_tensor(
+        [feature_row(record, model, index) for index, record in enumerate(records)], model.inputs[0]
+    )
+
+
+def feature_row(record: Mapping[str, Any], model: Model, index: int) -> list[Any]:
+    """One record's values in the model's feature order; a missing feature is named in the error."""
     try:
-        rows = [[record[name] for name in model.features] for record in records]
+        return [record[name] for name in model.features]
     except KeyError:
-        for index, record in enumerate(records):
-            absent = [name for name in model.features if name not in record]
-            if absent:
-                raise InvalidInput(
-                    f"record {index} is missing features {absent}; model '{model.name}' expects "
-                    f"{list(model.features)}"
-                ) from None
-        raise
-    return to_tensor(rows, spec)
+        absent = [name for name in model.features if name not in record]
+        raise InvalidInput(
+            f"record {index} is missing features {absent}; model '{model.name}' expects "
+            f"{list(model.features)}"
+        ) from None
 
 
 def _field(row: Mapping[str, Any], name: str, index: int) -> Any:

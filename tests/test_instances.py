@@ -36,6 +36,14 @@ def test_instances_as_rows(store):
     assert tensors["input"].dtype == np.float32
 
 
+def test_rows_by_position_and_by_feature_name_mix_in_one_request(store):
+    named = dict(zip(IRIS_FEATURES, IRIS_ROWS[1], strict=True))
+
+    tensors = tensors_from_document({"instances": [IRIS_ROWS[0], named]}, store.get("iris"))
+
+    np.testing.assert_array_equal(tensors["input"], np.array(IRIS_ROWS, dtype=np.float32))
+
+
 def test_a_bare_list_is_read_as_instances(store):
     tensors = tensors_from_document(IRIS_ROWS, store.get("iris"))
 
