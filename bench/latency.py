@@ -148,20 +148,22 @@ def events_for(model: str, rows: int) -> dict[str, dict[str, Any]]:
     }
 
 
-def variants_for(path: str, session: Any, ours: Handler) -> dict[str, Handler]:
+def variants_for(path: str, session: Any, ours: Handler, label: str, floors: bool) -> dict[str, Handler]:
+    if not floors:
+        return {label: ours}
     if path == "v2-json":
         return {
-            "onnx-lambda": ours,
+            label: ours,
             "handwritten": handwritten(session),
             "bare-asgi": bare_asgi(session),
             "tutorial": tutorial(session),
         }
-    floors = {
+    by_path = {
         "v2-binary": handwritten_binary,
         "v1-predict": handwritten_predict,
         "sqs-1-record": handwritten_sqs,
     }
-    return {"onnx-lambda": ours, "handwritten": floors[path](session)}
+    return {label: ours, "handwritten": by_path[path](session)}
 
 
 def check(response: Any) -> None:
@@ -185,7 +187,14 @@ def timed(handler: Handler, event: dict[str, Any], calls: int) -> list[float]:
 
 
 def run(
-    models: list[str], rows_list: list[int], rounds: int, budget: float, max_calls: int
+    models: list[str],
+    rows_list: list[int],
+    rounds: int,
+    budget: float,
+    max_calls: int,
+    paths: tuple[str, ...] = PATHS,
+    label: str = "onnx-lambda",
+    floors: bool = True,
 ) -> dict[str, Any]:
     """Every (model, rows, path, variant) case: p50/p90/p99 and a sample of latencies."""
     # 64 cnn images are 5.4 MB of JSON: over the default body limit, under Lambda's 6 MB payload.
@@ -199,8 +208,9 @@ def run(
         session = STORE.get(model).session
         for rows in rows_list:
             events = events_for(model, rows)
-            for path in PATHS:
-                for variant, function in variants_for(path, session, handler.lambda_handler).items():
+            for path in paths:
+                ours = variants_for(path, session, handler.lambda_handler, label, floors)
+                for variant, function in ours.items():
                     cases.append((model, rows, path, variant, function, events[path]))
     calls: dict[int, int] = {}
     for index, (_m, _r, _p, _v, function, event) in enumerate(cases):
@@ -260,10 +270,23 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--budget", type=float, default=0.1, help="seconds per variant per round")
     parser.add_argument("--max-calls", type=int, default=2000)
+    parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS))
+    parser.add_argument("--label", default="onnx-lambda", help="the name onnx-lambda's rows carry")
+    parser.add_argument("--no-floors", action="store_true", help="time onnx-lambda alone")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    result = run(args.models, args.rows, args.rounds, args.budget, args.max_calls)
-    print(table(result))
+    result = run(
+        args.models,
+        args.rows,
+        args.rounds,
+        args.budget,
+        args.max_calls,
+        tuple(args.paths),
+        args.label,
+        not args.no_floors,
+    )
+    if not args.no_floors:
+        print(table(result))
     if args.json:
         args.json.write_text(json.dumps(result))
     return 0

@@ -19,6 +19,7 @@ PHASE_COLOURS = {
 }
 VARIANT_COLOURS = {
     "onnx-lambda": "#4c72b0",
+    "onnx-lambda, metrics off": "#64b5cd",
     "handwritten": "#55a868",
     "floor": "#55a868",
     "bare-asgi": "#8172b3",
@@ -111,46 +112,62 @@ def throughput_memory(result: dict[str, Any], cold: dict[str, Any] | None, path:
     rows = result["results"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     labels, values, colours = [], [], []
-    largest = max(r["rows"] for r in rows if r["scenario"] == "s3" and r["variant"] == "per-record")
     for row in rows:
-        if row["scenario"] == "sqs" or (row["rows"] == largest):
-            what = "SQS 10 x 100" if row["scenario"] == "sqs" else f"S3 CSV {row['rows']:,}"
-            labels.append(f"{what}\n{row['variant']}")
-            values.append(row["rows_per_s"])
-            colours.append(VARIANT_COLOURS.get(row["variant"], "#cccccc"))
-    bars = left.barh(range(len(values))[::-1], values, color=colours)
+        what = "SQS 10 x 100" if row["scenario"] == "sqs" else f"S3 CSV {row['rows']:,}"
+        labels.append(f"{what}\n{row['variant']}")
+        values.append(row["rows_per_s"])
+        colours.append(VARIANT_COLOURS.get(row["variant"], "#cccccc"))
+    positions = list(range(len(values)))[::-1]
+    bars = left.barh(positions, values, color=colours)
     for bar, value in zip(bars, values, strict=True):
         left.text(
             bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {value:,.0f}", va="center", fontsize=8
         )
-    left.set_yticks(range(len(values))[::-1])
+    left.set_yticks(positions)
     left.set_yticklabels(labels, fontsize=8)
-    left.set_xlabel("rows per second (warm, median)")
-    left.set_xlim(0, max(values) * 1.25)
+    left.set_xlabel("rows per second (warm, median; log scale)")
+    left.set_xscale("log")
+    left.set_xlim(min(values) / 2, max(values) * 3)
     left.set_title("Batch throughput, iris", fontsize=10, loc="left")
     _style(left)
-    for variant in ("onnx-lambda", "floor"):
-        points = sorted(
-            (r["rows"], r["max_rss_mb"]) for r in rows if r["scenario"] == "s3" and r["variant"] == variant
-        )
-        right.plot(
-            [p[0] for p in points],
-            [p[1] for p in points],
-            marker="o",
-            color=VARIANT_COLOURS[variant],
-            label=f"{variant}: {'streams in chunks' if variant == 'onnx-lambda' else 'reads whole object'}",
+    points = sorted((p["rows"], p["before_mb"], p["peak_mb"]) for p in result["memory"])
+    sizes = [p[0] for p in points]
+    right.plot(
+        sizes,
+        [p[2] for p in points],
+        marker="o",
+        color=VARIANT_COLOURS["onnx-lambda"],
+        label="peak while scoring",
+    )
+    right.plot(
+        sizes,
+        [p[1] for p in points],
+        marker="o",
+        linestyle=":",
+        color="#9e9e9e",
+        label="before the invocation",
+    )
+    for size, _before, peak in points:
+        right.annotate(
+            f"{peak:.0f} MB", (size, peak), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8
         )
     if cold is not None:
-        idle = cold["scenarios"].get("events", {}).get("max_rss_mb")
-        if idle:
+        floor = cold["scenarios"].get("floor-ort", {}).get("max_rss_mb")
+        if floor:
             right.axhline(
-                idle, color="#9e9e9e", linestyle=":", label=f"events path after init: {idle:.0f} MB"
+                floor,
+                color=VARIANT_COLOURS["floor"],
+                linestyle="--",
+                label=f"python + numpy + onnxruntime + session: {floor:.0f} MB",
             )
     right.set_xscale("log")
+    right.set_xticks(sizes)
+    right.set_xticklabels([f"{size:,}" for size in sizes])
+    right.set_ylim(0, max(p[2] for p in points) * 1.25)
     right.set_xlabel("CSV rows in the S3 object (log scale)")
-    right.set_ylabel("peak RSS, MB (process incl. moto's copy)")
-    right.set_title("Memory against S3 object size", fontsize=10, loc="left")
-    right.legend(fontsize=8, frameon=False)
+    right.set_ylabel("RSS of the function's process, MB")
+    right.set_title("onnx-lambda memory against S3 object size (streamed)", fontsize=10, loc="left")
+    right.legend(fontsize=8, frameon=False, loc="lower right")
     right.grid(alpha=0.3)
     right.spines["top"].set_visible(False)
     right.spines["right"].set_visible(False)
