@@ -4,11 +4,30 @@ from __future__ import annotations
 
 import gc
 
+from handler.invocation import CURRENT, INIT  # first: starts the init clock
 from handler.settings import Settings
 from handler.store import ModelStore
 
+INIT.lap("imports")
 SETTINGS = Settings.from_env()
+
+
+def observe(settings: Settings) -> None:
+    """Make logs JSON, and write a metrics record per invocation unless ONNX_LAMBDA_METRICS is off."""
+    from handler.logs import configure
+
+    configure(settings)
+    if settings.metrics:
+        from handler.metrics import EmbeddedMetrics
+
+        CURRENT.recorder = EmbeddedMetrics(settings.metrics_namespace, settings.function_name, INIT)
+
+
+observe(SETTINGS)
+INIT.lap("settings")
 STORE = ModelStore.load(SETTINGS)
+INIT.lap("model_load", minus=STORE.warm_up_seconds)
+INIT.add("warm_up", STORE.warm_up_seconds)
 
 
 def settle() -> None:
@@ -21,3 +40,4 @@ def settle() -> None:
 
 
 settle()
+INIT.done()

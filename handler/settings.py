@@ -13,6 +13,8 @@ BUNDLED_MODELS = Path(__file__).resolve().parent.parent / "models"
 LAMBDA_MODEL_LAYER = "/opt/models"
 GRAPH_OPTIMIZATION_LEVELS = ("disable", "basic", "extended", "all")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Lambda's own log level names (advanced logging controls, AWS_LAMBDA_LOG_LEVEL) in Python's terms.
+_LAMBDA_LOG_LEVELS = {"TRACE": "DEBUG", "WARN": "WARNING", "FATAL": "CRITICAL"}
 DESTINATION_FORMS = (
     "return, s3://BUCKET[/PREFIX], dynamodb://TABLE, sqs://QUEUE-NAME-OR-URL, "
     "sns://TOPIC-ARN or events://BUS-NAME"
@@ -90,9 +92,9 @@ class Settings:
             destination=reader.destination("ONNX_LAMBDA_DESTINATION"),
             deadline_margin_ms=reader.integer("ONNX_LAMBDA_DEADLINE_MARGIN_MS", 1000, 0),
             id_field=reader.text("ONNX_LAMBDA_ID_FIELD", "id"),
-            log_level=reader.choice("ONNX_LAMBDA_LOG_LEVEL", "INFO", LOG_LEVELS, upper=True),
+            log_level=reader.choice("ONNX_LAMBDA_LOG_LEVEL", _lambda_log_level(env), LOG_LEVELS, upper=True),
             metrics=reader.flag("ONNX_LAMBDA_METRICS", True),
-            metrics_namespace=reader.text("ONNX_LAMBDA_METRICS_NAMESPACE", "OnnxLambda"),
+            metrics_namespace=reader.namespace("ONNX_LAMBDA_METRICS_NAMESPACE", "OnnxLambda"),
             function_name=reader.text("AWS_LAMBDA_FUNCTION_NAME", "onnx-lambda"),
         )
 
@@ -158,6 +160,12 @@ class _Reader:
             raise SettingsError(name, value, f"{kind}://NAME with no slash")
         return Destination(kind, rest)
 
+    def namespace(self, name: str, default: str) -> str:
+        value = self.text(name, "") or default
+        if not 1 <= len(value) <= 255 or not value.isascii() or value.startswith("AWS/"):
+            raise SettingsError(name, value, "a CloudWatch namespace: 1 to 255 ASCII characters, not AWS/...")
+        return value
+
     def digests(self, name: str) -> dict[str, str]:
         pins: dict[str, str] = {}
         for entry in self.names(name):
@@ -167,6 +175,13 @@ class _Reader:
                 raise SettingsError(name, entry, "comma-separated MODEL=SHA256 pairs with 64 hex digits each")
             pins[model.strip()] = digest
         return pins
+
+
+def _lambda_log_level(environ: Mapping[str, str]) -> str:
+    """The level Lambda's logging controls ask for (AWS_LAMBDA_LOG_LEVEL), else INFO."""
+    level = environ.get("AWS_LAMBDA_LOG_LEVEL", "").strip().upper()
+    level = _LAMBDA_LOG_LEVELS.get(level, level)
+    return level if level in LOG_LEVELS else "INFO"
 
 
 def _is_hex(text: str) -> bool:

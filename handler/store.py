@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ import onnxruntime as ort
 
 from handler.datatypes import NUMPY_DTYPES, datatype_of, oip_datatype
 from handler.errors import InvalidInput, ModelLoadError, ModelNotFound
+from handler.invocation import CURRENT
 from handler.settings import Settings
 
 logger = logging.getLogger("onnx_lambda.store")
@@ -167,6 +169,8 @@ class Model:
         self.outputs = tuple(_spec(arg) for arg in self.session.get_outputs())
         self.input_by_name = {spec.name: spec for spec in self.inputs}
         self.output_names = tuple(spec.name for spec in self.outputs)
+        # The input whose first dimension counts the rows of a run (None: one row per run).
+        self.rows_input = next((spec.name for spec in self.inputs if spec.batched), None)
         self.features = self.config.features
         properties: dict[str, str] = {
             **self.properties,
@@ -222,10 +226,14 @@ class Model:
     ) -> dict[str, np.ndarray]:
         """Run the session on checked inputs; returns the requested (or all) outputs by name."""
         names = list(outputs) if outputs else list(self.output_names)
+        started = perf_counter()
         try:
             results = self.session.run(names, dict(inputs))
         except ort.capi.onnxruntime_pybind11_state.InvalidArgument as exc:
             raise InvalidInput(f"model '{self.name}' rejected the input: {_first_line(exc)}") from None
+        seconds = perf_counter() - started
+        rows_input = self.rows_input
+        CURRENT.ran(self, seconds, len(inputs[rows_input]) if rows_input is not None else 1)
         return dict(zip(names, results, strict=True))
 
     def warm_up(self) -> None:
@@ -286,6 +294,7 @@ class ModelStore:
                 f"default model '{self.default_name}' is not loaded; loaded: {sorted(self.latest)}"
             )
         self.default = self.latest[self.default_name]
+        self.warm_up_seconds = 0.0
 
     def get(self, name: str | None = None, version: str | None = None) -> Model:
         """Return the named model (the default when `name` is None), or raise ModelNotFound."""
@@ -328,8 +337,10 @@ class ModelStore:
             )
         store = cls(models, settings.default_model)
         if settings.warmup:
+            started = perf_counter()
             for model in store:
                 model.warm_up()
+            store.warm_up_seconds = perf_counter() - started
         return store
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import sys
@@ -68,15 +69,20 @@ def main(args: argparse.Namespace) -> int:
         return 2
     if args.cold:
         return invoke_cold(args, json.dumps(event).encode())
+    # As on Lambda, what the function writes to stdout (its log lines, its metrics record) is log
+    # output: it goes to stderr with START/END/REPORT, leaving stdout to the response.
+    logs = contextlib.redirect_stdout(sys.stderr)
     started = time.perf_counter()
-    import handler  # the import is the init phase being measured
+    with logs:
+        import handler  # the import is the init phase being measured
 
     init_ms = (time.perf_counter() - started) * 1000
     context = LambdaContext(memory_limit_in_mb=args.memory, timeout_seconds=args.timeout)
     print(f"START RequestId: {context.aws_request_id} Version: $LATEST", file=sys.stderr)
     started = time.perf_counter()
     try:
-        response = handler.lambda_handler(event, context)
+        with logs:
+            response = handler.lambda_handler(event, context)
         failed = False
     except Exception as exc:
         response = {"errorMessage": str(exc), "errorType": type(exc).__name__}

@@ -10,11 +10,14 @@ from mangum import Mangum
 from handler.codec import dumps
 from handler.environment import SETTINGS, STORE, settle
 from handler.http.app import create_app
+from handler.invocation import CURRENT, INIT
 
+INIT.lap("imports")
 app = create_app(STORE, SETTINGS)
 # Lifespan off: Mangum would run startup and shutdown on every invocation.
 adapter = Mangum(app, lifespan="off")
 settle()
+INIT.done()
 
 BAD_BASE64: Any = {
     "status": 400,
@@ -25,8 +28,14 @@ BAD_BASE64: Any = {
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Answer one HTTP event from API Gateway, an ALB or a Function URL."""
+    invocation = CURRENT.begin(context, "http")
     try:
-        return adapter(event, context)
+        response: dict[str, Any] = adapter(event, context)
     except binascii.Error:
         # Mangum decodes a base64 body before the app runs; garbage there is the client's mistake.
-        return adapter.infer(event, context)(BAD_BASE64)
+        response = adapter.infer(event, context)(BAD_BASE64)
+    except BaseException:
+        invocation.finish(500)
+        raise
+    invocation.finish(response.get("statusCode"))
+    return response

@@ -8,13 +8,15 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Any
 
 from handler.codec import decode_infer_request, dumps, encode_infer_response, parse_json
 from handler.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from handler.instances import predictions, tensors_from_document, to_tensor
+from handler.invocation import CURRENT, Invocation
 from handler.settings import Settings
-from handler.store import ModelStore
+from handler.store import Model, ModelStore
 
 logger = logging.getLogger("onnx_lambda.http")
 
@@ -41,6 +43,7 @@ def json_reply(document: Any, status: int = 200) -> Reply:
 
 def error_reply(status: int, message: str, headers: Mapping[str, str] | None = None) -> Reply:
     """The body every error has: `{"error": message}`."""
+    CURRENT.reason = message
     return Reply(status, dumps({"error": message}), headers=dict(headers) if headers else None)
 
 
@@ -106,6 +109,9 @@ class InferenceService:
         inference_header_length: str | None,
     ) -> Reply:
         """POST /v2/models/{name}[/versions/{version}]/infer."""
+        invocation = CURRENT
+        invocation.records = 1
+        started = perf_counter()
         self.check_body(body)
         model = self.store.get(name, version)
         header_length = _header_length(inference_header_length)
@@ -116,36 +122,58 @@ class InferenceService:
             )
         request = decode_infer_request(body, model, header_length)
         model.check(request.inputs)
+        decoded = perf_counter()
         results = model.run(request.inputs, [output.name for output in request.outputs] or None)
+        ran = perf_counter()
         payload, json_length = encode_infer_response(model, request, results)
+        invocation.decode += decoded - started
+        invocation.encode += perf_counter() - ran
         if json_length is None:
             return Reply(200, payload)
         return Reply(200, payload, OCTET_STREAM, {"Inference-Header-Content-Length": str(json_length)})
 
     def predict(self, name: str, version: str | None, body: bytes, content_type: str | None) -> Reply:
         """POST /v1/models/{name}:predict with `{"instances": ...}` or `{"inputs": ...}`."""
+        invocation = CURRENT
+        invocation.records = 1
+        started = perf_counter()
         self.check_body(body)
         model = self.store.get(name, version)
         if media_type(content_type) not in ("", JSON):
             raise UnsupportedMediaType(f"predict takes {JSON}; got {content_type!r}")
         tensors = tensors_from_document(parse_json(body), model)
         model.check(tensors)
-        return json_reply({"predictions": predictions(model, model.run(tensors))})
+        return self._predictions(model, tensors, invocation, started)
 
     def invocations(self, body: bytes, content_type: str | None) -> Reply:
         """SageMaker's POST /invocations on the default model: JSON or CSV rows."""
         kind = media_type(content_type)
         if kind == "text/csv":
+            invocation = CURRENT
+            invocation.records = 1
+            started = perf_counter()
             self.check_body(body)
             model = self.store.default
             if len(model.inputs) != 1:
                 raise InvalidInput(f"model '{model.name}' has several inputs; CSV rows feed only one")
             tensors = {model.inputs[0].name: to_tensor(_csv_rows(body), model.inputs[0])}
             model.check(tensors)
-            return json_reply({"predictions": predictions(model, model.run(tensors))})
+            return self._predictions(model, tensors, invocation, started)
         if kind not in ("", JSON):
             raise UnsupportedMediaType(f"invocations takes {JSON} or text/csv; got {content_type!r}")
         return self.predict(self.store.default_name, None, body, JSON)
+
+    def _predictions(
+        self, model: Model, tensors: dict[str, Any], invocation: Invocation, started: float
+    ) -> Reply:
+        """Run checked tensors and answer `{"predictions": ...}`; decode was timed from `started`."""
+        decoded = perf_counter()
+        results = model.run(tensors)
+        ran = perf_counter()
+        reply = json_reply({"predictions": predictions(model, results)})
+        invocation.decode += decoded - started
+        invocation.encode += perf_counter() - ran
+        return reply
 
 
 def _header_length(value: str | None) -> int | None:
