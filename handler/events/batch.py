@@ -115,13 +115,13 @@ class EventScorer:
         encoding = perf_counter()
         predictions = [
             Prediction(
-                position[id(item)],
-                item.record_id,
-                result_document(item, outputs, self.settings.id_field),
-                item.record.item,
-                item.record.group,
+                position[id(result.decoded)],
+                result.decoded.record_id,
+                result_document(result.decoded, result.outputs, result.rows, self.settings.id_field),
+                result.decoded.record.item,
+                result.decoded.record.group,
             )
-            for item, outputs in scored
+            for result in scored
         ]
         if ordered:
             outcome.fail_rest_of_groups()
