@@ -1,0 +1,218 @@
+"""Soak: one warm instance's memory over 100,000 invocations, to show it does not leak.
+
+The invocations rotate through good and bad HTTP requests (OIP JSON and binary, predict, CSV, bad
+JSON, wrong shapes, unknown models, over-limit batches) and SQS batches with a failing record, so
+the error paths are soaked too. In the default mode they go through the local emulator's Invoke API
+to a single execution environment (concurrency 1), whose resident memory (RSS) is read from /proc
+every `--sample` invocations; `--in-process` calls handler.lambda_handler in this process instead.
+
+The verdict compares the RSS after the warm-up (the first 10%) with the end, and fits a slope.
+
+    .venv/bin/python bench/soak.py                         # 100,000 through the emulator
+    .venv/bin/python bench/soak.py --invocations 20000 --in-process --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import copy
+import gc
+import http.client
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+FLAT_MB = 4.0
+"""Growth after warm-up allowed before the soak calls the memory not flat."""
+SETOSA, VIRGINICA = [5.1, 3.5, 1.4, 0.2], [6.3, 3.3, 6.0, 2.5]
+
+
+def _http(path: str, body: bytes, content_type: str = "application/json", **headers: str) -> dict[str, Any]:
+    event = json.loads((ROOT / "events" / "http-api-v2-infer.json").read_text())
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    kept = {k: v for k, v in event["headers"].items() if k not in ("content-type", "content-length")}
+    event["headers"] = {**kept, "content-type": content_type, **headers}
+    event["body"] = base64.b64encode(body).decode()
+    event["isBase64Encoded"] = True
+    return event
+
+
+def _sqs(count: int) -> dict[str, Any]:
+    template = json.loads((ROOT / "events" / "sqs-batch.json").read_text())["Records"][0]
+    features = ("sepal_length", "sepal_width", "petal_length", "petal_width")
+    records = []
+    for index in range(count):
+        message = copy.deepcopy(template)
+        message["messageId"] = f"m-{index}"
+        row = SETOSA if index % 2 else VIRGINICA
+        message["body"] = json.dumps({"id": f"m-{index}", **dict(zip(features, row, strict=True))})
+        records.append(message)
+    records[-1]["body"] = '{"id": "poison", "sepal_length": "x"}'
+    return {"Records": records}
+
+
+def workload() -> list[tuple[str, dict[str, Any], int | None]]:
+    """(name, event, expected HTTP status or None for an event batch) in rotation."""
+    infer = {"inputs": [{"name": "input", "shape": [2, 4], "datatype": "FP32", "data": [SETOSA, VIRGINICA]}]}
+    header = json.dumps(
+        {
+            "inputs": [
+                {"name": "input", "shape": [1, 4], "datatype": "FP32", "parameters": {"binary_data_size": 16}}
+            ]
+        }
+    ).encode()
+    import numpy as np
+
+    binary = header + np.array(SETOSA, dtype="<f4").tobytes()
+    return [
+        ("infer", _http("/v2/models/iris/infer", json.dumps(infer).encode()), 200),
+        (
+            "infer-binary",
+            _http(
+                "/v2/models/iris/infer",
+                binary,
+                "application/octet-stream",
+                **{"inference-header-content-length": str(len(header))},
+            ),
+            200,
+        ),
+        ("predict", _http("/v1/models/iris:predict", json.dumps({"instances": [SETOSA] * 8}).encode()), 200),
+        ("csv", _http("/invocations", b"5.1,3.5,1.4,0.2\n", "text/csv"), 200),
+        ("bad-json", _http("/v2/models/iris/infer", b'{"inputs": ['), 400),
+        ("wrong-shape", _http("/v1/models/iris:predict", b'{"instances": [[1, 2, 3]]}'), 400),
+        ("unknown-model", _http("/v2/models/tulip/infer", json.dumps(infer).encode()), 404),
+        (
+            "over-limit",
+            _http("/v1/models/iris:predict", json.dumps({"instances": [SETOSA] * 8193}).encode()),
+            400,
+        ),
+        ("sqs-batch", _sqs(10), None),
+    ]
+
+
+def check(expected: int | None, answer: Any) -> bool:
+    if expected is None:
+        return isinstance(answer, dict) and answer.get("batchItemFailures") == [{"itemIdentifier": "m-9"}]
+    return isinstance(answer, dict) and answer.get("statusCode") == expected
+
+
+def slope_mb_per_10k(samples: list[tuple[int, float]]) -> float:
+    """Least-squares slope of RSS (MB) against invocations, per 10,000 invocations."""
+    n = len(samples)
+    if n < 2:
+        return 0.0
+    mean_x = sum(x for x, _ in samples) / n
+    mean_y = sum(y for _, y in samples) / n
+    var = sum((x - mean_x) ** 2 for x, _ in samples)
+    cov = sum((x - mean_x) * (y - mean_y) for x, y in samples)
+    return cov / var * 10_000 if var else 0.0
+
+
+def soak(invocations: int, sample: int, in_process: bool) -> dict[str, Any]:
+    """Run the soak; returns RSS samples, the verdict and error counts."""
+    events = workload()
+    payloads = [(name, json.dumps(event).encode(), expected) for name, event, expected in events]
+    samples: list[tuple[int, float]] = []
+    errors = 0
+    started = time.perf_counter()
+    if in_process:
+        import handler
+        from onnx_lambda.context import LambdaContext
+
+        process = psutil.Process()
+        for index in range(invocations):
+            _, event, expected = events[index % len(events)]
+            if not check(expected, handler.lambda_handler(copy.deepcopy(event), LambdaContext())):
+                errors += 1
+            if index % sample == 0 or index == invocations - 1:
+                gc.collect()
+                samples.append((index + 1, process.memory_info().rss / 2**20))
+        pid = process.pid
+    else:
+        from onnx_lambda.emulator.config import FunctionConfig
+        from onnx_lambda.emulator.server import EmulatorConfig, ThreadedEmulator
+
+        function = FunctionConfig(name="onnx-lambda", concurrency=1, timeout_s=30, idle_timeout_s=3600)
+        config = EmulatorConfig(function=function, http_port=None, invoke_port=0, failed_events=None)
+        with ThreadedEmulator(config) as emulator:
+            host, port = "127.0.0.1", emulator.invoke.port  # type: ignore[union-attr]
+            connection = http.client.HTTPConnection(host, port, timeout=60)
+            path = "/2015-03-31/functions/onnx-lambda/invocations"
+            pids: set[int] = set()
+            for index in range(invocations):
+                _, payload, expected = payloads[index % len(payloads)]
+                connection.request("POST", path, payload)
+                response = connection.getresponse()
+                answer = json.loads(response.read() or b"null")
+                if response.getheader("X-Amz-Function-Error") or not check(expected, answer):
+                    errors += 1
+                if index % sample == 0 or index == invocations - 1:
+                    (instance,) = emulator.function.instances  # type: ignore[union-attr]
+                    pids.add(instance.process.pid)  # type: ignore[union-attr]
+                    samples.append(
+                        (index + 1, psutil.Process(instance.process.pid).memory_info().rss / 2**20)
+                    )  # type: ignore[union-attr]
+            connection.close()
+            if len(pids) != 1:
+                errors += 1  # the instance was replaced: not one warm environment throughout
+            pid = next(iter(pids))
+    elapsed = time.perf_counter() - started
+    warm = [s for s in samples if s[0] > invocations // 10] or samples
+    growth = warm[-1][1] - warm[0][1]
+    return {
+        "invocations": invocations,
+        "mode": "in-process" if in_process else "emulator",
+        "pid": pid,
+        "errors": errors,
+        "seconds": round(elapsed, 1),
+        "rss_start_mb": round(samples[0][1], 1),
+        "rss_after_warmup_mb": round(warm[0][1], 1),
+        "rss_end_mb": round(samples[-1][1], 1),
+        "rss_max_mb": round(max(mb for _, mb in samples), 1),
+        "growth_after_warmup_mb": round(growth, 2),
+        "slope_mb_per_10k": round(slope_mb_per_10k(warm), 3),
+        "flat": growth < FLAT_MB and errors == 0,
+        "samples": [(n, round(mb, 2)) for n, mb in samples],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invocations", type=int, default=100_000, help="default 100,000")
+    parser.add_argument("--sample", type=int, default=1000, help="read RSS every N invocations")
+    parser.add_argument("--in-process", action="store_true", help="call handler.lambda_handler directly")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    figures = soak(args.invocations, args.sample, args.in_process)
+    if args.json:
+        print(json.dumps({k: v for k, v in figures.items() if k != "samples"}))
+    else:
+        print(f"soak: {figures['invocations']:,} invocations ({figures['mode']}, one warm instance)")
+        print(
+            "| invocations | errors | RSS after warm-up | RSS at end | max | growth | slope per 10k | flat |"
+        )
+        print("|---:|---:|---:|---:|---:|---:|---:|---|")
+        print(
+            f"| {figures['invocations']:,} | {figures['errors']} | {figures['rss_after_warmup_mb']} MB | "
+            f"{figures['rss_end_mb']} MB | {figures['rss_max_mb']} MB | "
+            f"{figures['growth_after_warmup_mb']} MB | "
+            f"{figures['slope_mb_per_10k']} MB | {'yes' if figures['flat'] else 'NO'} |"
+        )
+        print(
+            "RSS samples (invocation: MB):",
+            ", ".join(f"{n}: {mb}" for n, mb in figures["samples"][:: max(1, len(figures["samples"]) // 10)]),
+        )
+    return 0 if figures["flat"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
