@@ -421,8 +421,9 @@ def main() -> int:
     if args.rss:
         print("RESULT " + json.dumps(rss_worker(args.rss)), flush=True)
         return 0
+    load = os.getloadavg()[0]
     throughput = {
-        f"SQS {SQS_MESSAGES} msgs x {SQS_ROWS} rows": spawn(["--worker", "sqs", "0", str(args.repeats * 4)]),
+        f"SQS {SQS_MESSAGES} msgs x {SQS_ROWS} rows": spawn(["--worker", "sqs", "0", str(args.repeats * 40)]),
         f"S3 CSV {args.csv_rows:,} rows": spawn(["--worker", "s3", str(args.csv_rows), str(args.repeats)]),
     }
     print("throughput done", file=sys.stderr, flush=True)
@@ -433,6 +434,9 @@ def main() -> int:
         event_file.flush()
         cold = cold_start(args.cold_runs, Path(event_file.name))
     print(report(throughput, rss, cold))
+    print(
+        f"\n1-minute load average: {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end ({os.cpu_count()} CPUs)"
+    )
     return 0
 
 
