@@ -435,7 +435,8 @@ def main() -> int:
         cold = cold_start(args.cold_runs, Path(event_file.name))
     print(report(throughput, rss, cold))
     print(
-        f"\n1-minute load average: {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end ({os.cpu_count()} CPUs)"
+        f"\n1-minute load average: {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
+        f"({os.cpu_count()} CPUs)"
     )
     return 0
 
