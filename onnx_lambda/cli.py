@@ -14,6 +14,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("onnx_lambda.run", "emulate Lambda locally: API Gateway, Invoke API, SQS mapping (no Docker)"),
     "bench": ("onnx_lambda.bench", "cold start, latency, throughput, memory and cost, with plots"),
     "package": ("onnx_lambda.package", "build the Lambda layers, function zip and size report"),
+    "reliability": (
+        "onnx_lambda.reliability",
+        "bad-input catalogue, fuzzing, faults, load and soak: the README's Reliability table",
+    ),
 }
 
 
