@@ -120,9 +120,11 @@ def table(figures: list[dict[str, Any]], load: dict[str, Any] | None, soak: dict
         rows.append(
             (
                 "Warm instance memory",
-                f"{soak['invocations']:,} invocations ({soak['mode']}), {soak['errors']} errors: RSS "
-                f"{soak['rss_after_warmup_mb']} MB after warm-up, {soak['rss_end_mb']} MB at the end "
-                f"({soak['growth_after_warmup_mb']:+} MB)",
+                f"{soak['invocations']:,} invocations of one warm instance ({soak['mode']}), "
+                f"{soak['errors']} errors: RSS {soak['rss_after_warmup_mb']} MB after warm-up, "
+                f"{soak['rss_end_mb']} MB at the end ({soak['growth_after_warmup_mb']:+} MB; the runtime "
+                f"alone with a no-op handler {soak['baseline_growth_mb']:+} MB; due to onnx-lambda "
+                f"{soak['attributable_growth_mb']:+} MB)",
                 f"bench/soak.py --invocations {soak['invocations']}",
             )
         )
