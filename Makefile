@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run serve test check lint typecheck models bench layers check-infra clean
+.PHONY: setup run serve test check lint typecheck models bench layers check-infra reliability clean
 
 setup: $(VENV)/.installed
 
@@ -36,6 +36,9 @@ models: setup  ## Rebuild the bundled models
 
 bench: setup  ## Benchmarks against baselines measured in the same run
 	$(BIN)/onnx-lambda bench
+
+reliability: setup  ## Bad-input catalogue, fuzzing, faults, load and a 100,000-invocation soak: README's table
+	$(BIN)/onnx-lambda reliability
 
 layers: setup  ## Build the Lambda layers, function zip and size report; run the fixtures through them
 	$(BIN)/onnx-lambda package --verify
