@@ -19,10 +19,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from onnx_lambda.packaging import archive, bytecode, prune, sizes, verify, wheels
+from onnx_lambda.packaging import archive, bytecode, prune, sizes, strip, verify, wheels
 from onnx_lambda.packaging.target import ARCHITECTURES, PYTHON_VERSIONS, Target
 
 PROJECT = Path(__file__).resolve().parent.parent
+# The versions the container image installs (infra/), so that image and layers ship the same ones.
+LOCK = PROJECT / "infra" / "requirements-runtime.txt"
 DEPENDENCY_LAYER = "deps-layer.zip"
 MODEL_LAYER = "models-layer.zip"
 FUNCTION = "function.zip"
@@ -53,6 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=[rule.name for rule in prune.RULES],
         metavar="RULE",
         help="skip a pruning rule (see layers/README.md); repeatable",
+    )
+    parser.add_argument(
+        "--keep-sources",
+        action="store_true",
+        help="ship the .py of the modules serving imports beside their .pyc (library source lines in "
+        "tracebacks; about 5 MB more)",
     )
     parser.add_argument(
         "--no-naive", dest="naive", action="store_false", help="skip measuring a naive pip install --target"
@@ -91,6 +99,8 @@ def build(
     limits: sizes.LambdaLimits | None = None,
     keep: Sequence[str] = (),
     compresslevel: int = 9,
+    lock: Path = LOCK,
+    keep_sources: bool = False,
 ) -> Build:
     """Build one target's zips under `build_dir/<target>` and write its size report there."""
     limits = limits or sizes.LambdaLimits()
@@ -99,25 +109,41 @@ def build(
         shutil.rmtree(directory)
     staging = directory / "staging"
     site = staging / "layer" / "python"
+    rules = [rule for rule in prune.RULES if rule.name not in keep]
 
-    requirements = wheels.runtime_requirements(PROJECT / "pyproject.toml", target)
-    wheels.download(requirements, target, wheel_cache)
-    wheels.install(requirements, target, wheel_cache, site, compile_bytecode=naive)
-    naive_size = _measure_naive(site) if naive else None
-    pruned = prune.prune(site, [rule for rule in prune.RULES if rule.name not in keep])
+    requirements = wheels.runtime_requirements(PROJECT / "pyproject.toml", lock, target)
+    _install(requirements, target, wheel_cache, site, lock, compile_bytecode=naive)
+    naive_size = _measure_naive(site) if naive else None  # pip's bytecode goes with the caches rule
+    pruned = prune.prune(site, rules)
+    stripped = strip.strip_shared_objects(site, target)
+    if not stripped.ran:
+        print(f"warning: {target.arch}: {stripped.describe()}", file=sys.stderr)
+
+    archive.stage_models(models, staging / "models-layer")
+    function_root = staging / "function"
+    archive.stage_function(PROJECT / "handler", function_root)
 
     interpreter = bytecode.find_interpreter(target.python)
     if interpreter is None:
         note = f"none: no python{target.python} interpreter here, so modules compile at every cold start"
         print(f"warning: {note}", file=sys.stderr)
     else:
-        note = f"checked-hash .pyc compiled by {interpreter}"
-        bytecode.compile_tree(interpreter, site, "/opt/python")
-
-    archive.stage_models(models, staging / "models-layer")
-    function_root = staging / "function"
-    archive.stage_function(PROJECT / "handler", function_root)
-    if interpreter is not None:
+        served = _served_modules(target, interpreter, requirements, wheel_cache, rules, staging, lock)
+        sourceless = served is not None and not keep_sources
+        bytecode.compile_tree(interpreter, site, "/opt/python", only=served, sourceless=sourceless)
+        if served is None:
+            note = f"checked-hash .pyc of every module beside its source, compiled by {interpreter}"
+        elif sourceless:
+            note = (
+                f"the {len(served)} modules the fixtures import ship as .pyc only (no .py), compiled by "
+                f"{interpreter}; the rest ship as .py and compile on first import"
+            )
+        else:
+            note = (
+                f"checked-hash .pyc of the {len(served)} modules the fixtures import, beside their .py, "
+                f"compiled by {interpreter}; the rest compile on first import"
+            )
+        # The function is small and each event source in it is imported by some deployment.
         bytecode.compile_tree(interpreter, function_root, "/var/task")
 
     artefacts = [
@@ -135,11 +161,80 @@ def build(
             "function", "function", archive.write_zip(function_root, directory / FUNCTION, compresslevel)
         ),
     ]
-    report = sizes.SizeReport(target, artefacts, pruned, naive_size, note, installed_packages(site))
+    report = sizes.SizeReport(
+        target, artefacts, pruned, naive_size, note, installed_packages(site), stripped.describe()
+    )
     (directory / "size-report.md").write_text(report.markdown(limits))
     (directory / "size-report.json").write_text(json.dumps(report.as_json(limits), indent=2) + "\n")
     shutil.rmtree(staging)
     return Build(target, directory, report, interpreter)
+
+
+def _install(
+    requirements: wheels.Requirements,
+    target: Target,
+    wheel_cache: Path,
+    site: Path,
+    lock: Path,
+    compile_bytecode: bool = False,
+) -> None:
+    """Install the target's locked wheels into `site`; fail if one is not in the lock."""
+    wheels.download(requirements, target, wheel_cache)
+    wheels.install(requirements, target, wheel_cache, site, compile_bytecode=compile_bytecode)
+    strays = wheels.unlocked(installed_versions(site), requirements)
+    if strays:
+        raise wheels.WheelError(
+            f"{lock} does not pin {', '.join(strays)}, so the image and the layer could differ; "
+            "regenerate it (infra/README.md)"
+        )
+
+
+def _served_modules(
+    target: Target,
+    interpreter: Path,
+    requirements: wheels.Requirements,
+    wheel_cache: Path,
+    rules: Sequence[prune.PruneRule],
+    staging: Path,
+    lock: Path,
+) -> set[Path] | None:
+    """The layer's modules the HTTP and SQS fixtures import; None (compile all) if it can't be traced.
+
+    A target this machine can't execute (arm64 here) is traced through its twin for this machine's
+    architecture: same lock, same pruning, so the same pure-Python modules.
+    """
+    layer = staging / "layer"
+    if not target.runs_here():
+        twin = next(
+            (
+                Target(target.python, arch)
+                for arch in ARCHITECTURES
+                if Target(target.python, arch).runs_here()
+            ),
+            None,
+        )
+        if twin is None:
+            print(
+                f"warning: {target.name}: nothing here runs its code; compiling every module", file=sys.stderr
+            )
+            return None
+        layer = staging / f"trace-{twin.name}"
+        _install(requirements, twin, wheel_cache, layer / "python", lock)
+        prune.prune(layer / "python", rules)
+        target = twin
+    try:
+        served = verify.served_modules(
+            interpreter,
+            target,
+            layer=layer,
+            models=staging / "models-layer",
+            function=staging / "function",
+            events=PROJECT / "events",
+        )
+    except RuntimeError as exc:
+        print(f"warning: {exc}; compiling every module", file=sys.stderr)
+        return None
+    return {path for path in served if path.suffix == ".py"}
 
 
 def _measure_naive(site: Path) -> sizes.Naive:
@@ -156,13 +251,18 @@ def _deflated_size(data: bytes) -> int:
     return len(compressor.compress(data)) + len(compressor.flush())
 
 
-def installed_packages(site: Path) -> list[str]:
-    """`name version` of every distribution left in the layer."""
-    packages = []
+def installed_versions(site: Path) -> dict[str, str]:
+    """name -> version of every distribution installed in `site`."""
+    versions = {}
     for metadata in sorted(site.glob("*.dist-info/METADATA")):
         fields = dict(line.split(": ", 1) for line in metadata.read_text().splitlines()[:10] if ": " in line)
-        packages.append(f"{fields.get('Name', metadata.parent.name)} {fields.get('Version', '?')}")
-    return packages
+        versions[fields.get("Name", metadata.parent.name)] = fields.get("Version", "?")
+    return versions
+
+
+def installed_packages(site: Path) -> list[str]:
+    """`name version` of every distribution left in the layer."""
+    return [f"{name} {version}" for name, version in installed_versions(site).items()]
 
 
 def main(args: argparse.Namespace) -> int:
@@ -187,6 +287,7 @@ def _build_and_check(target: Target, args: argparse.Namespace, limits: sizes.Lam
             naive=args.naive,
             limits=limits,
             keep=args.keep,
+            keep_sources=args.keep_sources,
         )
     except (RuntimeError, FileNotFoundError) as exc:  # pip, pruning and compileall failures, no models
         print(f"error: {target.runtime} {target.arch}: {exc}", file=sys.stderr)

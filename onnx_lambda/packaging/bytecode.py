@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 # PEP 552: the .pyc flags word; bit 0 = hash-based, bit 1 = check the source against the hash.
@@ -55,8 +56,21 @@ def _reports_version(executable: str, version: str) -> bool:
     return result.returncode == 0 and result.stdout.strip() == version
 
 
-def compile_tree(interpreter: Path, source: Path, deployed_as: str) -> None:
-    """Compile every .py under `source` to checked-hash .pyc, naming files as they'll be deployed."""
+def compile_tree(
+    interpreter: Path,
+    source: Path,
+    deployed_as: str,
+    only: Collection[Path] | None = None,
+    *,
+    sourceless: bool = False,
+) -> None:
+    """Compile the .py files under `source` to checked-hash .pyc, naming files as they'll be deployed.
+
+    `only` (paths relative to `source`) limits compilation to those files; None compiles them all.
+    `sourceless` writes each .pyc in place of its .py (`module.pyc` beside the package's other
+    files, PEP 3147's legacy layout, which Python imports without a source) and deletes the .py.
+    """
+    listed = None if only is None else "".join(f"{source / path}\n" for path in sorted(only))
     command = [
         str(interpreter),
         "-I",
@@ -65,17 +79,25 @@ def compile_tree(interpreter: Path, source: Path, deployed_as: str) -> None:
         "-q",
         "-j",
         "0",
-        "--invalidation-mode",
-        "checked-hash",
+        # A sourceless .pyc is never checked against a source; a hash (not an mtime) keeps it reproducible.
+        *(
+            ["-b", "--invalidation-mode", "unchecked-hash"]
+            if sourceless
+            else ["--invalidation-mode", "checked-hash"]
+        ),
         "-s",
         str(source),
         "-p",
         deployed_as,
-        str(source),
+        *([str(source)] if listed is None else ["-i", "-"]),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    result = subprocess.run(command, input=listed, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"compileall failed under {source}:\n{result.stdout}{result.stderr}")
+    if sourceless:
+        for path in [source / path for path in only] if only is not None else source.rglob("*.py"):
+            if path.with_suffix(".pyc").exists():
+                path.unlink()
 
 
 def pyc_flags(path: Path) -> int:

@@ -52,8 +52,13 @@ def main():
         and not module.__file__.startswith(allowed)
     )
     loaded = sorted({name.partition(".")[0] for name in sys.modules})
+    files = sorted(
+        {module.__file__ for module in list(sys.modules.values()) if getattr(module, "__file__", None)}
+    )
     with open(config["results"], "w") as handle:
-        json.dump({"results": results, "outside": outside, "loaded": loaded}, handle, default=str)
+        json.dump(
+            {"results": results, "outside": outside, "loaded": loaded, "files": files}, handle, default=str
+        )
 
 
 if __name__ == "__main__":

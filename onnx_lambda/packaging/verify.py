@@ -65,7 +65,12 @@ def unpack(layer: Path, models: Path, function: Path, root: Path) -> dict[str, P
     for archive, destination in ((layer, tree["opt"]), (models, tree["opt"]), (function, tree["task"])):
         with zipfile.ZipFile(archive) as opened:
             opened.extractall(destination)
-    runtime = root / "var" / "runtime"
+    tree["runtime"] = _runtime(root / "var" / "runtime")
+    return tree
+
+
+def _runtime(runtime: Path) -> Path:
+    """A /var/runtime holding this machine's boto3 and its dependencies, as Lambda's runtime has them."""
     runtime.mkdir(parents=True)
     for name in RUNTIME_MODULES:
         spec = importlib.util.find_spec(name)
@@ -74,8 +79,7 @@ def unpack(layer: Path, models: Path, function: Path, root: Path) -> dict[str, P
         source = Path(spec.origin)
         source = source.parent if source.name == "__init__.py" else source
         (runtime / source.name).symlink_to(source)
-    tree["runtime"] = runtime
-    return tree
+    return runtime
 
 
 def _read_only(root: Path, writable: bool = False) -> None:
@@ -120,7 +124,8 @@ def _run(
         "ONNX_LAMBDA_MODELS": str(tree["models"]),
     }
     process = subprocess.run(
-        [str(interpreter), "-I", "-S", str(PROBE), str(config)],
+        # -B: the tree may be a build's staging directory, which must not gain this run's bytecode.
+        [str(interpreter), "-I", "-S", "-B", str(PROBE), str(config)],
         env=environment,
         cwd=tree["task"],
         capture_output=True,
@@ -163,6 +168,36 @@ def _judge_events(outcome: dict[str, Any], verification: Verification) -> None:
         verification.failures.append(f"the event path imported the web stack: {', '.join(web)}")
 
 
+def _fixture_runs(events: Path, task: Path) -> list[tuple[str, list[Fixture]]]:
+    # HTTP and events in separate interpreters: the event path must be seen not to load the web stack.
+    return [("http", http_fixtures(events)), ("events", sqs_fixtures(events, task))]
+
+
+def served_modules(
+    interpreter: Path, target: Target, *, layer: Path, models: Path, function: Path, events: Path
+) -> set[Path]:
+    """The files under `layer/python` that the HTTP and SQS fixtures import, from staged directories.
+
+    `layer`, `models` and `function` are the directories the three zips are made from. Raises
+    RuntimeError when a fixture run crashes, since the trace would then be incomplete.
+    """
+    site = layer / "python"
+    tree = {"opt": layer, "models": models / "models", "task": function}
+    files: set[Path] = set()
+    with tempfile.TemporaryDirectory(prefix="onnx-lambda-trace-") as scratch:
+        tree["runtime"] = _runtime(Path(scratch) / "runtime")
+        work = Path(scratch) / "work"
+        work.mkdir()
+        for label, fixtures in _fixture_runs(events, function):
+            if not fixtures:
+                continue
+            outcome = _run(interpreter, target, tree, fixtures, work=work)
+            if "crash" in outcome:
+                raise RuntimeError(f"tracing the {label} fixtures' imports failed: {outcome['crash']}")
+            files.update(Path(name) for name in outcome["files"] if Path(name).is_relative_to(site))
+    return {path.relative_to(site) for path in files}
+
+
 def verify(
     interpreter: Path,
     target: Target,
@@ -181,8 +216,7 @@ def verify(
         tree = unpack(layer, models, function, root)
         _read_only(root)
         try:
-            runs = [("http", http_fixtures(events)), ("events", sqs_fixtures(events, tree["task"]))]
-            for label, fixtures in runs:
+            for label, fixtures in _fixture_runs(events, tree["task"]):
                 if not fixtures:
                     verification.checked.append(f"{label}: no fixtures to run")
                     continue
