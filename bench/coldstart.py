@@ -3,7 +3,8 @@
     python bench/coldstart.py [--runs 9] [--model iris]
 
 Each run spawns bench/cold_driver.py, which timestamps the end of each phase: interpreter start
-(spawn to the driver's first line), imports, model load (ONNX Runtime session creation), warm-up
+(spawn to the driver's first line), the Lambda runtime client's imports (awslambdaric.bootstrap,
+loaded before init on Lambda), imports, model load (ONNX Runtime session creation), warm-up
 (session runs during init) and the first invocation. The floors are `python -c pass`; python +
 numpy + onnxruntime + one session and one run; that plus the fastapi and mangum imports; and the
 tutorial-style FastAPI app. Rounds interleave every scenario so machine noise hits all alike.
@@ -14,8 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
+import sysconfig
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import MODELS, PYTHON, ROOT, Progress, http_event, infer_request, median, sqs_event
 
 DRIVER = ROOT / "bench" / "cold_driver.py"
-PHASES = ("interpreter", "imports", "model_load", "warmup", "first_invocation")
+PHASES = ("interpreter", "runtime", "imports", "model_load", "warmup", "first_invocation")
 # (key, label, driver scenario, event kind)
 SCENARIOS = (
     ("pass", "python -c pass", "pass", None),
@@ -36,7 +40,12 @@ SCENARIOS = (
     ("http", "onnx-lambda HTTP", "handler.http", "http"),
     ("universal-sqs", "onnx-lambda universal, SQS event", "handler", "sqs"),
     ("universal-http", "onnx-lambda universal, HTTP event", "handler", "http"),
+    ("events-no-pyc", "onnx-lambda events, no .pyc shipped", "handler.events", "sqs"),
+    ("http-no-pyc", "onnx-lambda HTTP, no .pyc shipped", "handler.http", "http"),
 )
+# Lambda's /var/task is read-only: a package shipped without bytecode compiles every module (ours
+# and the libraries') at every cold start. An empty, unwritable-by-policy cache prefix shows that.
+NO_PYC = ("events-no-pyc", "http-no-pyc")
 
 
 def first_events(model: str) -> dict[str, dict[str, Any]]:
@@ -55,6 +64,24 @@ def environment(model: str) -> dict[str, str]:
     return env
 
 
+def no_pyc_environment(
+    env: dict[str, str], scenarios: list[tuple[str, str, str, str | None]], model: str, events: dict[str, Any]
+) -> dict[str, str]:
+    """An environment whose bytecode cache holds the standard library's .pyc files and nothing else.
+
+    On Lambda the runtime's standard library is precompiled; what a deployment may lack is bytecode
+    for its own code and its packages. One run fills the cache, then everything under the project
+    and site-packages is removed from it, and writing is turned off.
+    """
+    prefix = tempfile.mkdtemp(prefix="onnx-lambda-no-pyc-")
+    filling = dict(env, PYTHONPYCACHEPREFIX=prefix)
+    for _key, _label, scenario, kind in scenarios:
+        run_once(scenario, model, events[kind] if kind else None, filling)
+    for tree in {str(ROOT), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}:
+        shutil.rmtree(prefix + tree, ignore_errors=True)
+    return dict(env, PYTHONPYCACHEPREFIX=prefix, PYTHONDONTWRITEBYTECODE="1")
+
+
 def run_once(
     scenario: str, model: str, event: dict[str, Any] | None, env: dict[str, str]
 ) -> dict[str, float]:
@@ -70,6 +97,7 @@ def run_once(
     marks = json.loads(lines[-1][len("COLD ") :])
     phases = {
         "interpreter": marks["first"] - spawned,
+        "runtime": marks["runtime"] - marks["first"],
         "imports": marks["imports"] - marks["start"],
         "model_load": marks["model_load"] - marks["imports"],
         "warmup": marks["warmup"] - marks["model_load"],
@@ -87,11 +115,13 @@ def run(runs: int, model: str, keys: tuple[str, ...] | None = None) -> dict[str,
     scenarios = [s for s in SCENARIOS if keys is None or s[0] in keys]
     events = first_events(model)
     env = environment(model)
+    no_pyc = no_pyc_environment(env, [s for s in scenarios if s[0] in NO_PYC], model, events)
     samples: dict[str, list[dict[str, float]]] = {key: [] for key, *_ in scenarios}
     progress = Progress(f"cold start {model}", runs)
     for _ in range(runs):
         for key, _label, scenario, kind in scenarios:
-            samples[key].append(run_once(scenario, model, events[kind] if kind else None, env))
+            chosen_env = no_pyc if key in NO_PYC else env
+            samples[key].append(run_once(scenario, model, events[kind] if kind else None, chosen_env))
         progress.step()
     summary = {}
     for key, label, _scenario, _kind in scenarios:
@@ -108,8 +138,9 @@ def table(result: dict[str, Any]) -> str:
     lines = [
         f"Cold start, model {result['model']}, median of {result['runs']} fresh processes (ms)",
         "",
-        "| scenario | interpreter | imports | model load | warm-up | first call | total | CPU | max RSS MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | interpreter | runtime client | imports | model load | warm-up | first call | total "
+        "| CPU | max RSS MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in result["scenarios"].values():
         lines.append(

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 
 PHASE_COLOURS = {
     "interpreter": ("interpreter start", "#9e9e9e"),
+    "runtime": ("Lambda runtime client", "#cfcfcf"),
     "imports": ("imports", "#4c72b0"),
     "model_load": ("model load (session)", "#dd8452"),
     "warmup": ("warm-up run", "#c44e52"),
