@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from onnx_lambda.packaging.elf import misaligned_segments
+from onnx_lambda.packaging.elf import drop_symbol_table, misaligned_segments
 from onnx_lambda.packaging.target import Target
 
 _ELF = b"\x7fELF"
@@ -28,12 +28,14 @@ class Stripped:
             package = self.tool.removesuffix("-strip")
             return f"not stripped: no `{self.tool}` here (Debian: apt-get install binutils-{package})"
         described = (
-            f"{self.files} stripped by `{self.tool} --strip-unneeded`, "
+            f"{self.files} shared objects stripped by `{self.tool} --strip-unneeded` (or their symbol table "
+            "cut out where strip would misalign a patchelf-rewritten one), "
             f"{self.saved:,} bytes ({self.saved / 1e6:.1f} MB) saved"
         )
         if self.kept:
             described += (
-                f"; left as shipped, as stripping misaligns their load segments: {', '.join(self.kept)}"
+                "; left as shipped (strip would misalign their load segments, and they have no symbol "
+                f"table to cut out): {', '.join(self.kept)}"
             )
         return described
 
@@ -65,7 +67,8 @@ def strip_shared_objects(root: Path, target: Target) -> Stripped:
 
     Only the static symbol table and debug sections go; what the loader resolves (`.dynsym`) stays.
     strip can leave a library that auditwheel's patchelf rewrote with load segments glibc refuses
-    to map (numpy's OpenBLAS): every stripped copy is checked and such a library stays as it was.
+    to map (numpy's OpenBLAS): every stripped copy is checked, and for such a library only the
+    symbol table is cut out, segments left where they are (`elf.drop_symbol_table`).
     """
     tool = _find(target)
     if tool is None:
@@ -85,7 +88,13 @@ def strip_shared_objects(root: Path, target: Target) -> Stripped:
             raise RuntimeError(f"{tool} --strip-unneeded {path} failed:\n{result.stderr}")
         if misaligned_segments(stripped):
             stripped.unlink()
-            kept.append(path.name)
+            cut = drop_symbol_table(path)
+            if misaligned_segments(path):
+                raise RuntimeError(f"cutting the symbol table out of {path} misaligned it")
+            if cut:
+                files, saved = files + 1, saved + cut
+            else:
+                kept.append(path.name)
             continue
         saved += path.stat().st_size - stripped.stat().st_size
         files += 1
