@@ -106,7 +106,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
-def scorer_for(destination: Destination, **writer_options: Any) -> EventScorer:
+def scorer_for(destination: Destination) -> EventScorer:
     settings = Settings(**{**SETTINGS.__dict__, "destination": destination})
     return EventScorer(STORE, settings, open_writer(destination, settings))
 
@@ -144,6 +144,18 @@ def drain(url: str) -> list[dict[str, Any]]:
     return bodies
 
 
+def predictions_table() -> Any:
+    """A `predictions` table keyed by `id` in moto; returns a client for reading it back."""
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(
+        TableName="predictions",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return dynamodb
+
+
 def test_an_sqs_destination_failing_mid_batch_fails_exactly_the_unsent_records(aws: None) -> None:
     url = boto3.client("sqs", region_name=REGION).create_queue(QueueName="predictions")["QueueUrl"]
     scorer = scorer_for(Destination("sqs", url))
@@ -159,13 +171,7 @@ def test_an_sqs_destination_failing_mid_batch_fails_exactly_the_unsent_records(a
 
 
 def test_a_dynamodb_destination_failing_mid_batch_fails_exactly_the_unwritten_records(aws: None) -> None:
-    dynamodb = boto3.client("dynamodb", region_name=REGION)
-    dynamodb.create_table(
-        TableName="predictions",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    dynamodb = predictions_table()
     scorer = scorer_for(Destination("dynamodb", "predictions"))
     inject(scorer.writer.dynamodb, "BatchWriteItem", lambda n: n >= 2, "InternalServerError")  # type: ignore[attr-defined]
 
@@ -178,13 +184,7 @@ def test_a_dynamodb_destination_failing_mid_batch_fails_exactly_the_unwritten_re
 
 
 def test_dynamodb_throttling_is_retried_then_the_records_are_reported_failed(aws: None) -> None:
-    dynamodb = boto3.client("dynamodb", region_name=REGION)
-    dynamodb.create_table(
-        TableName="predictions",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    dynamodb = predictions_table()
     scorer = scorer_for(Destination("dynamodb", "predictions"))
     calls = inject(
         scorer.writer.dynamodb,  # type: ignore[attr-defined]
@@ -203,13 +203,7 @@ def test_dynamodb_throttling_is_retried_then_the_records_are_reported_failed(aws
 
 
 def test_unprocessed_items_are_retried_with_backoff_then_reported_failed(aws: None) -> None:
-    dynamodb = boto3.client("dynamodb", region_name=REGION)
-    dynamodb.create_table(
-        TableName="predictions",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    dynamodb = predictions_table()
     real = dynamodb.batch_write_item
     attempts: list[int] = []
 
