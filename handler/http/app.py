@@ -10,7 +10,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from handler.codec import HEADER_LENGTH
 from handler.errors import OnnxLambdaError
-from handler.http.correlation import Correlation
 from handler.http.fastpath import FastPath
 from handler.http.service import (
     SERVER_NAME,
@@ -201,7 +200,7 @@ def create_app(store: ModelStore, settings: Settings) -> Any:
     async def invocations(request: Request) -> Response:
         return send(service.invocations(await request.body(), request.headers.get("content-type")))
 
-    return Correlation(StagePath(FastPath(app, service)))
+    return StagePath(FastPath(app, service))
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from handler.codec import HEADER_LENGTH
 from handler.errors import OnnxLambdaError
+from handler.http.correlation import Headers, add_headers, correlate, with_headers
 from handler.http.service import InferenceService, Reply, error_reply, internal_error
 
 Scope = MutableMapping[str, Any]
@@ -46,6 +47,7 @@ class FastPath:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        echo = correlate(scope)
         method, path = scope["method"], scope["path"]
         root = scope.get("root_path")
         if root and path.startswith(root):
@@ -62,9 +64,9 @@ class FastPath:
         except Exception as exc:
             reply = internal_error(scope, exc)
         if reply is None:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, with_headers(send, echo) if echo else send)
         else:
-            await respond(send, reply)
+            await respond(send, reply, echo)
 
     async def post(self, path: str, scope: Scope, receive: Receive) -> Reply | None:
         if path.startswith("/v2/models/") and path.endswith(_INFER):
@@ -112,13 +114,16 @@ async def read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-async def respond(send: Send, reply: Reply) -> None:
-    """Send a `Reply` as an ASGI response."""
+async def respond(send: Send, reply: Reply, echo: Headers | None = None) -> None:
+    """Send a `Reply` as an ASGI response, with the request's correlation headers (`echo`)."""
     headers = [
         (b"content-type", reply.content_type.encode()),
         (b"content-length", str(len(reply.body)).encode()),
     ]
     if reply.headers:
         headers += [(key.lower().encode(), value.encode()) for key, value in reply.headers.items()]
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    start = {"type": "http.response.start", "status": reply.status, "headers": headers}
+    if echo:
+        add_headers(start, echo)
+    await send(start)
     await send({"type": "http.response.body", "body": reply.body})
