@@ -106,6 +106,15 @@ def workload() -> list[tuple[str, dict[str, Any], int | None]]:
     ]
 
 
+FIRST_ERRORS: list[str] = []
+"""What the first wrong answers were, so a failed soak says why."""
+
+
+def note_error(index: int, name: str, answer: Any) -> None:
+    if len(FIRST_ERRORS) < 3:
+        FIRST_ERRORS.append(f"invocation {index + 1} ({name}): {json.dumps(answer)[:300]}")
+
+
 def check(expected: int | None, answer: Any) -> bool:
     if expected is None:
         return isinstance(answer, dict) and answer.get("batchItemFailures") == [{"itemIdentifier": "m-9"}]
@@ -142,12 +151,13 @@ def _through_emulator(
         connection = http.client.HTTPConnection("127.0.0.1", emulator.invoke.port, timeout=60)  # type: ignore[union-attr]
         path = f"/2015-03-31/functions/{function.name}/invocations"
         for index in range(invocations):
-            _, payload, expected = payloads[index % len(payloads)]
+            name, payload, expected = payloads[index % len(payloads)]
             connection.request("POST", path, payload)
             response = connection.getresponse()
             answer = json.loads(response.read() or b"null")
             if response.getheader("X-Amz-Function-Error") or not check(expected, answer):
                 errors += 1
+                note_error(index, name, answer)
             if index % sample == 0 or index == invocations - 1:
                 (instance,) = emulator.function.instances  # type: ignore[union-attr]
                 pid = instance.process.pid  # type: ignore[union-attr]
@@ -179,9 +189,11 @@ def soak(invocations: int, sample: int, in_process: bool) -> dict[str, Any]:
 
         process = psutil.Process()
         for index in range(invocations):
-            _, event, expected = events[index % len(events)]
-            if not check(expected, handler.lambda_handler(copy.deepcopy(event), LambdaContext())):
+            name, event, expected = events[index % len(events)]
+            answer = handler.lambda_handler(copy.deepcopy(event), LambdaContext())
+            if not check(expected, answer):
                 errors += 1
+                note_error(index, name, answer)
             if index % sample == 0 or index == invocations - 1:
                 gc.collect()
                 samples.append((index + 1, process.memory_info().rss / 2**20))
@@ -206,6 +218,7 @@ def soak(invocations: int, sample: int, in_process: bool) -> dict[str, Any]:
         "mode": "in-process" if in_process else "emulator",
         "pid": pid,
         "errors": errors,
+        "first_errors": FIRST_ERRORS,
         "seconds": round(elapsed, 1),
         "rss_start_mb": round(samples[0][1], 1),
         "rss_after_warmup_mb": round(warm[0][1], 1),
@@ -243,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{figures['baseline_growth_mb']:+} MB | {figures['attributable_growth_mb']:+} MB | "
             f"{'yes' if figures['flat'] else 'NO'} |"
         )
+        for error in figures["first_errors"]:
+            print("error:", error)
         print(
             "RSS samples (invocation: MB):",
             ", ".join(f"{n}: {mb}" for n, mb in figures["samples"][:: max(1, len(figures["samples"]) // 10)]),
