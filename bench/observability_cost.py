@@ -78,7 +78,7 @@ configure(settings)
 writer = EmbeddedMetrics(settings.metrics_namespace, settings.function_name, INIT)
 init_ms = (time.perf_counter() - started) * 1000
 started = time.perf_counter()
-writer.middle(True, True, False)
+writer.tail(True, True, False)
 first_ms = (time.perf_counter() - started) * 1000
 print(json.dumps({"init_ms": init_ms, "first_ms": first_ms}))
 """
