@@ -9,7 +9,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
+
 from handler.logs import LOGGER, JsonFormatter
+
+HOSTILE = [
+    pytest.param('id"}, "level": "CRITICAL", "x": {"\\', id="quotes-closing-the-object"),
+    pytest.param('first\nsecond\r\n{"message": "forged", "_aws": 1}', id="newlines-and-a-forged-line"),
+    pytest.param("\u2028\u2029\x00\x1b[2J\x7f", id="control-and-separator-characters"),
+    pytest.param("%s %d %(name)s %%", id="format-directives"),
+    pytest.param("y" * 200_000, id="huge"),
+]
+"""What a caller may put in an id, a header or a model name, none of which may break a line."""
 
 
 class JsonLines:

@@ -11,7 +11,7 @@ import pytest
 from awslambdaric import bootstrap
 from awslambdaric.lambda_runtime_log_utils import _JSON_FRAME_TYPES
 from awslambdaric.lambda_runtime_log_utils import JsonFormatter as RuntimeJsonFormatter
-from log_capture import json_logs
+from log_capture import HOSTILE, json_logs
 
 from handler.invocation import CURRENT
 from handler.logs import FIELD_MAX, JsonFormatter, configure
@@ -76,15 +76,6 @@ def test_an_exception_is_logged_with_its_traceback_inside_the_line(invocation):
     assert line["errorMessage"] == "session failed\nwith detail"
     assert line["stackTrace"].startswith("Traceback (most recent call last):")
     assert "in score" in line["stackTrace"]
-
-
-HOSTILE = [
-    pytest.param('id"}, "level": "CRITICAL", "x": {"', id="quotes-closing-the-object"),
-    pytest.param('first\nsecond\r\n{"message": "forged"}', id="newlines-and-a-forged-line"),
-    pytest.param("\u2028\u2029\x00\x1b[2J\x7f", id="control-and-separator-characters"),
-    pytest.param("%s %d %(name)s", id="format-directives"),
-    pytest.param("y" * 200_000, id="huge"),
-]
 
 
 @pytest.mark.parametrize("text", HOSTILE)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from emf_schema import check_emf, emf_records, metric_units
+from log_capture import HOSTILE
 
 import handler.http
 from handler.invocation import InitTimings, Invocation
@@ -118,15 +119,6 @@ def test_several_models_in_one_invocation_are_the_mixed_model():
     assert root["Model"] == "mixed"
     assert "model_version" not in root
     assert root["BatchSize"] == 26
-
-
-HOSTILE = [
-    pytest.param('a"b\\c', id="quotes-and-backslashes"),
-    pytest.param('line one\nline two\r\n{"_aws": 1}', id="newlines-and-a-fake-aws-block"),
-    pytest.param("100%d %s %%", id="percent-signs"),
-    pytest.param("\u2028\u0000\x1b[31m", id="control-characters"),
-    pytest.param("x" * 100_000, id="huge"),
-]
 
 
 @pytest.mark.parametrize("text", HOSTILE)
