@@ -111,6 +111,12 @@ RULES: tuple[PruneRule, ...] = (
         _numpy_loads_lazily,
     ),
     PruneRule(
+        "pydantic-v1",
+        "pydantic's bundled 1.x API; fastapi only probes for it (`from pydantic import v1` guarded by"
+        " `except ImportError`) to recognise v1 models, which the handler never defines",
+        ("pydantic/v1",),
+    ),
+    PruneRule(
         "test-suites",
         "test suites, numpy's compiled test helpers, pytest and mypy plugins (not numpy.testing)",
         (

@@ -35,6 +35,7 @@ DROPPED = (
     "numpy/__pycache__/__init__.cpython-311.pyc",
     "numpy/random/__init__.py",
     "pydantic/mypy.py",
+    "pydantic/v1/main.py",
     "pydantic-2.14.4.dist-info/RECORD",
     "bin/isympy",
 )
