@@ -37,6 +37,9 @@ _TRACEPARENT_FORM = re.compile(rb"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]
 def correlate(scope: MutableMapping[str, Any]) -> Headers:
     """Record the request's correlation headers on the invocation; return the headers to send back."""
     invocation = CURRENT
+    context = scope.get("aws.context")
+    if context is None:  # served outside Lambda (uvicorn): no handler began the invocation
+        invocation.begin(None, "http")
     client_id = traceparent = None
     for key, value in scope["headers"]:
         if key == _X_REQUEST_ID:
@@ -49,7 +52,7 @@ def correlate(scope: MutableMapping[str, Any]) -> Headers:
     if client_id is not None and _SAFE_ID.fullmatch(client_id):
         echo.append((_X_REQUEST_ID, client_id))
     else:
-        request_id = getattr(scope.get("aws.context"), "aws_request_id", None)
+        request_id = getattr(context, "aws_request_id", None)
         if isinstance(request_id, str):
             echo.append((_X_REQUEST_ID, request_id.encode()))
     if traceparent is not None:

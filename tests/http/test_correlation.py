@@ -3,9 +3,11 @@ and go into the invocation's log lines and metrics record, on the FastPath and t
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
+import httpx
 import pytest
 from emf_schema import emf_records
 from log_capture import json_logs
@@ -147,3 +149,26 @@ def test_the_ids_are_in_the_log_lines_and_the_metrics_record(
         TRACEPARENT,
         TRACE,
     )
+
+
+def test_served_outside_lambda_each_request_carries_only_its_own_ids():
+    from handler.environment import SETTINGS, STORE
+    from handler.http.app import create_app
+    from handler.invocation import CURRENT
+
+    async def two_requests() -> tuple[httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=create_app(STORE, SETTINGS))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            first = await client.get(
+                "/v2/models/iris", headers={"traceparent": TRACEPARENT, "x-request-id": "one"}
+            )
+            return first, await client.get("/v2/models/iris")
+
+    first, second = asyncio.run(two_requests())
+
+    assert first.headers["traceparent"] == TRACEPARENT
+    assert first.headers["x-request-id"] == "one"
+    assert "traceparent" not in second.headers
+    assert "x-request-id" not in second.headers
+    assert CURRENT.traceparent is None
+    assert CURRENT.client_request_id is None
