@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 PHASE_COLOURS = {
     "interpreter": ("interpreter start", "#9e9e9e"),
@@ -95,9 +96,13 @@ def latency(result: dict[str, Any], path: Path) -> None:
                 color="#333333",
             )
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: _us(value)))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        low = min(min(c["samples_us"]) for c in cases)
+        ax.set_xlim(low / 1.3, max(c["p99_us"] for c in cases) * 3)
         ax.set_title(f"{model}, {rows} row{'s' if rows > 1 else ''} per request", fontsize=10, loc="left")
         _style(ax)
-    axes[-1, 0].set_xlabel("warm latency per invocation, µs (log scale; box p25-p75, whiskers p1-p99)")
+    axes[-1, 0].set_xlabel("warm latency per invocation (log scale; box p25-p75, whiskers p1-p99)")
     fig.suptitle("Warm latency by entry path: onnx-lambda against hand-written floors and the tutorial app")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -105,7 +110,11 @@ def latency(result: dict[str, Any], path: Path) -> None:
 
 
 def _us(value: float) -> str:
-    return f"{value / 1000:.1f} ms" if value >= 10_000 else f"{value:.0f} µs"
+    if value >= 1_000_000:
+        return f"{value / 1e6:.2g} s"
+    if value >= 1000:
+        return f"{value / 1000:.3g} ms"
+    return f"{value:.3g} µs"
 
 
 def throughput_memory(result: dict[str, Any], cold: dict[str, Any] | None, path: Path) -> None:
@@ -182,6 +191,7 @@ def cost(result: dict[str, Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(10, 5))
     names = list(dict.fromkeys(row["name"] for row in result["rows"]))
     colours = plt.get_cmap("tab10")
+    labelled: list[float] = []  # values already written at the right edge; close ones would overlap
     for index, name in enumerate(names):
         for arch, style in (("x86_64", "-"), ("arm64", "--")):
             points = sorted(
@@ -197,7 +207,9 @@ def cost(result: dict[str, Any], path: Path) -> None:
                 color=colours(index),
                 label=f"{name} ({arch})",
             )
-            if arch == "x86_64":
+            last = points[-1][1]
+            if arch == "x86_64" and all(abs(last / other - 1) > 0.25 for other in labelled):
+                labelled.append(last)
                 ax.annotate(
                     f"${points[-1][1]:.3g}",
                     points[-1],
