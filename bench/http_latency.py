@@ -25,6 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import http_event
+from bench.tutorial_app import tutorial
+
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
@@ -36,32 +39,7 @@ def infer_event(model: str, input_name: str, rows: list[list[float]]) -> dict[st
             {"name": input_name, "shape": [len(rows), len(rows[0])], "datatype": "FP32", "data": rows}
         ],
     }
-    path = f"/v2/models/{model}/infer"
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"content-type": "application/json", "host": "abc.execute-api.us-east-1.amazonaws.com"},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "abc",
-            "domainName": "abc.execute-api.us-east-1.amazonaws.com",
-            "http": {
-                "method": "POST",
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "203.0.113.9",
-                "userAgent": "bench",
-            },
-            "requestId": "bench",
-            "routeKey": "$default",
-            "stage": "$default",
-            "timeEpoch": 0,
-        },
-        "body": json.dumps(body),
-        "isBase64Encoded": False,
-    }
+    return http_event(f"/v2/models/{model}/infer", json.dumps(body))
 
 
 def handwritten(session: Any) -> Handler:
@@ -113,53 +91,6 @@ def bare_asgi(session: Any) -> Handler:
         await send({"type": "http.response.body", "body": body})
 
     return Mangum(app, lifespan="off")  # type: ignore[no-any-return]
-
-
-def tutorial(session: Any) -> Handler:
-    """FastAPI as tutorials write it: pydantic models, a sync endpoint, Mangum's defaults."""
-    from fastapi import FastAPI
-    from mangum import Mangum
-    from pydantic import BaseModel
-
-    class Tensor(BaseModel):
-        name: str
-        shape: list[int]
-        datatype: str
-        data: list[Any]
-
-    class InferRequest(BaseModel):
-        id: str | None = None
-        inputs: list[Tensor]
-
-    class OutputTensor(BaseModel):
-        name: str
-        shape: list[int]
-        datatype: str
-        data: list[Any]
-
-    class InferResponse(BaseModel):
-        id: str | None = None
-        model_name: str
-        outputs: list[OutputTensor]
-
-    app = FastAPI()
-    names = [output.name for output in session.get_outputs()]
-
-    @app.post("/v2/models/{name}/infer", response_model=InferResponse)
-    def infer(name: str, request: InferRequest) -> InferResponse:
-        tensor = request.inputs[0]
-        array = np.asarray(tensor.data, dtype=np.float32).reshape(tensor.shape)
-        results = session.run(names, {tensor.name: array})
-        return InferResponse(
-            id=request.id,
-            model_name=name,
-            outputs=[
-                OutputTensor(name=n, shape=list(r.shape), datatype=str(r.dtype), data=r.ravel().tolist())
-                for n, r in zip(names, results, strict=True)
-            ],
-        )
-
-    return Mangum(app)  # type: ignore[no-any-return]
 
 
 def measure(handler: Handler, event: dict[str, Any], calls: int) -> list[float]:
