@@ -164,7 +164,11 @@ def test_served_outside_lambda_each_request_carries_only_its_own_ids():
             )
             return first, await client.get("/v2/models/iris")
 
-    first, second = asyncio.run(two_requests())
+    loop = asyncio.new_event_loop()  # not asyncio.run, which leaves the thread with no current loop
+    try:
+        first, second = loop.run_until_complete(two_requests())
+    finally:
+        loop.close()
 
     assert first.headers["traceparent"] == TRACEPARENT
     assert first.headers["x-request-id"] == "one"
