@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import binascii
 from typing import Any
 
@@ -26,11 +27,30 @@ BAD_BASE64: Any = {
 }
 
 
+def _loop_is_usable() -> bool:
+    try:
+        return not asyncio.get_event_loop().is_closed()
+    except RuntimeError:
+        return False
+
+
+def _serve(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Run Mangum, first giving it a fresh event loop if other code (asyncio.run) took its own away."""
+    try:
+        response: dict[str, Any] = adapter(event, context)
+    except RuntimeError:
+        if _loop_is_usable():
+            raise
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        response = adapter(event, context)
+    return response
+
+
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Answer one HTTP event from API Gateway, an ALB or a Function URL."""
     invocation = CURRENT.begin(context, "http")
     try:
-        response: dict[str, Any] = adapter(event, context)
+        response = _serve(event, context)
     except binascii.Error:
         # Mangum decodes a base64 body before the app runs; garbage there is the client's mistake.
         response = adapter.infer(event, context)(BAD_BASE64)
