@@ -280,7 +280,10 @@ def _reshape(name: str, array: np.ndarray, shape: list[int]) -> np.ndarray:
         raise InvalidInput(
             f"input '{name}' has {array.size} elements in 'data' but shape {shape} needs {math.prod(shape)}"
         )
-    return array.reshape(shape)
+    try:
+        return array.reshape(shape)
+    except ValueError:  # an empty tensor with a dimension beyond what numpy can index
+        raise InvalidInput(f"input '{name}' has a shape numpy cannot hold: {shape}") from None
 
 
 def _from_binary(name: str, chunk: bytes, datatype: str, shape: list[int]) -> np.ndarray:
@@ -293,7 +296,8 @@ def _from_binary(name: str, chunk: bytes, datatype: str, shape: list[int]) -> np
             f"input '{name}' has {len(chunk)} bytes of binary data but {datatype} {shape} needs "
             f"{count * dtype.itemsize}"
         )
-    return np.frombuffer(chunk, dtype=dtype.newbyteorder("<")).astype(dtype, copy=False).reshape(shape)
+    array = np.frombuffer(chunk, dtype=dtype.newbyteorder("<")).astype(dtype, copy=False)
+    return _reshape(name, array, shape)
 
 
 def _split_bytes(name: str, chunk: bytes) -> list[str]:
