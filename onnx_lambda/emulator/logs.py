@@ -51,8 +51,8 @@ class Report:
 
     @property
     def billed_duration_ms(self) -> int:
-        """Lambda bills in whole milliseconds, rounding up."""
-        return max(1, math.ceil(self.duration_ms))
+        """Lambda bills in whole milliseconds, rounding up the duration the line shows."""
+        return max(1, math.ceil(round(self.duration_ms, 2)))
 
     def line(self) -> str:
         parts = [
