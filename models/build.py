@@ -254,9 +254,7 @@ def time_cnn(session: ort.InferenceSession) -> bool:
 def main() -> int:
     """Rebuild every model into models/, or into a temp dir and verify with --check."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--check", action="store_true", help="build into a temp dir and verify the models"
-    )
+    parser.add_argument("--check", action="store_true", help="build into a temp dir and verify the models")
     args = parser.parse_args()
     builders = [lambda r=r: build_sklearn(r) for r in SKLEARN_RECIPES] + [build_cnn]
     ok = True

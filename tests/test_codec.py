@@ -225,7 +225,7 @@ def test_an_outputs_own_binary_data_false_wins_over_binary_data_output(models):
         parameters={"binary_data_output": True},
     )
 
-    document, outputs = infer(models["iris"], body)
+    _, outputs = infer(models["iris"], body)
 
     assert outputs["label"] == [0]
     assert len(from_binary("FP32", outputs["probabilities"])) == 3
