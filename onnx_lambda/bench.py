@@ -184,39 +184,14 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     checks = []
     cold = results.get("coldstart", {}).get("scenarios", {})
     if cold:
-        checks.append(
-            (
-                "event path init ÷ floor (numpy + onnxruntime + session)",
-                cold["events"]["total"] / cold["floor-ort"]["total"],
-                "<=",
-                1.15,
-            )
-        )
-        checks.append(
-            (
-                "HTTP path init ÷ floor (+ fastapi + mangum imports)",
-                cold["http"]["total"] / cold["floor-web"]["total"],
-                "<=",
-                1.10,
-            )
-        )
         # CPU time is what a contended machine distorts least: the same ratios, in CPU milliseconds.
-        checks.append(
-            (
-                "event path init CPU time ÷ floor",
-                cold["events"]["cpu_ms"] / cold["floor-ort"]["cpu_ms"],
-                "<=",
-                1.15,
-            )
-        )
-        checks.append(
-            (
-                "HTTP path init CPU time ÷ floor",
-                cold["http"]["cpu_ms"] / cold["floor-web"]["cpu_ms"],
-                "<=",
-                1.10,
-            )
-        )
+        for label, path, floor, unit, limit in [
+            ("event path init ÷ floor (numpy + onnxruntime + session)", "events", "floor-ort", "total", 1.15),
+            ("HTTP path init ÷ floor (+ fastapi + mangum imports)", "http", "floor-web", "total", 1.10),
+            ("event path init CPU time ÷ floor", "events", "floor-ort", "cpu_ms", 1.15),
+            ("HTTP path init CPU time ÷ floor", "http", "floor-web", "cpu_ms", 1.10),
+        ]:
+            checks.append((label, cold[path][unit] / cold[floor][unit], "<=", limit))
     latency = results.get("latency")
     if latency:
         ours = _case(latency, "iris", 1, "v2-json", "onnx-lambda")
