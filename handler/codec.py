@@ -346,7 +346,7 @@ def encode_infer_response(
     for index, output in enumerate(wanted):
         array = results[output.name]
         head = _output_head(output.name, datatype_of(array))
-        shape = ",".join(map(str, array.shape))
+        shape = _shape_text(array.shape)
         separator = "," if index else ""
         # An output's own binary_data setting wins over the request-wide binary_data_output.
         if request.binary_output if output.binary is None else output.binary:
@@ -365,6 +365,11 @@ def encode_infer_response(
 @functools.lru_cache(maxsize=256)
 def _response_head(name: str, version: str) -> str:
     return f'{{"model_name":{_ENCODER.encode(name)},"model_version":{_ENCODER.encode(version)}'
+
+
+@functools.lru_cache(maxsize=1024)
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return ",".join(map(str, shape))
 
 
 @functools.lru_cache(maxsize=1024)
