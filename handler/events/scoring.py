@@ -46,6 +46,12 @@ def score(
     fail: Callable[[Decoded, str], None],
 ) -> list[Scored]:
     """Score the records, one `model.run` per chunk; returns each scored record in input order."""
+    if len(decoded) == 1:
+        # One record, one chunk (its rows passed the model's batch check): the common invocation.
+        if deadline.expired():
+            fail(decoded[0], DEADLINE_REASON)
+            return []
+        return [result for result in _run(decoded[0].model, [decoded[0]], fail) if result is not None]
     by_model: dict[int, list[int]] = {}
     for position, item in enumerate(decoded):
         by_model.setdefault(id(item.model), []).append(position)
@@ -95,6 +101,10 @@ def _run(model: Model, items: list[Decoded], fail: Callable[[Decoded, str], None
             return [None]
         # Only on failure: score each record alone, so one poison record fails by itself.
         return [_run(model, [item], fail)[0] for item in items]
+    if len(items) == 1 and _whole(results, items[0].rows):
+        # Nothing to split: the record's share is every output as it came out of the run.
+        item = items[0]
+        return [Scored(item, results, prediction_rows(results) if item.answer != "outputs" else [])]
     rows = prediction_rows(results) if any(item.answer != "outputs" for item in items) else []
     split: list[Scored | None] = []
     start = 0
@@ -105,3 +115,12 @@ def _run(model: Model, items: list[Decoded], fail: Callable[[Decoded, str], None
         )
         start = end
     return split
+
+
+def _whole(results: Outputs, rows: int) -> bool:
+    """True when taking the first `rows` rows of every output would keep each one whole."""
+    for array in results.values():
+        shape = array.shape
+        if not shape or shape[0] != rows:
+            return False
+    return True
