@@ -129,11 +129,15 @@ class EventScorer:
                 prediction for prediction in predictions if prediction.index not in outcome.failures
             ]
         invocation.encode += perf_counter() - encoding
-        name = source + ":" + ",".join(records[prediction.index].identifier for prediction in predictions)
-        writing = perf_counter()
-        for index, reason in self.writer.write(predictions, deadline, name).items():
-            outcome.fail(index, reason)
-        if not self.writer.returns:
+        if self.writer.returns:
+            # The response carries the predictions: nothing to write, no batch name to build.
+            for index, reason in self.writer.write(predictions, deadline, source).items():
+                outcome.fail(index, reason)
+        else:
+            name = source + ":" + ",".join(records[p.index].identifier for p in predictions)
+            writing = perf_counter()
+            for index, reason in self.writer.write(predictions, deadline, name).items():
+                outcome.fail(index, reason)
             invocation.written(perf_counter() - writing)
         if ordered:
             outcome.fail_rest_of_groups()

@@ -16,9 +16,10 @@ def records_from(event: Any, event_source: str, key: str = "eventSource") -> lis
     records = event.get("Records")
     if not isinstance(records, list) or not records:
         return None
-    if all(isinstance(record, dict) and record.get(key) == event_source for record in records):
-        return records
-    return None
+    for record in records:  # a loop, not all(<generator>): every event asks three sources
+        if not isinstance(record, dict) or record.get(key) != event_source:
+            return None
+    return records
 
 
 class SqsSource:
