@@ -182,10 +182,13 @@ def _reason(exc: BaseException) -> str:
 
 def batch_response(outcome: Outcome) -> BatchResponse:
     """SQS, Kinesis and DynamoDB Streams: exactly the failed records, for Lambda to deliver again."""
+    failures = outcome.failures
     response: BatchResponse = {
         "batchItemFailures": [
-            {"itemIdentifier": outcome.records[index].identifier} for index in sorted(outcome.failures)
+            {"itemIdentifier": outcome.records[index].identifier} for index in sorted(failures)
         ]
+        if failures
+        else []
     }
     if outcome.results is not None:
         response["results"] = outcome.results

@@ -135,11 +135,12 @@ def decode(record: Record, document: Any, store: ModelStore, id_field: str) -> D
 
 def _is_infer_request(document: Mapping[str, Any]) -> bool:
     inputs = document.get("inputs")
-    return (
-        isinstance(inputs, list)
-        and bool(inputs)
-        and all(isinstance(tensor, dict) and "datatype" in tensor for tensor in inputs)
-    )
+    if not isinstance(inputs, list) or not inputs:
+        return False
+    for tensor in inputs:  # noqa: SIM110 -- a loop, not all(<generator>): asked of every record
+        if not isinstance(tensor, dict) or "datatype" not in tensor:
+            return False
+    return True
 
 
 def _plain_rows(instances: Any) -> bool:
@@ -176,16 +177,20 @@ def result_document(
         "model_version": model.version,
     }
     if decoded.answer == "outputs":
-        wanted = [output.name for output in decoded.request.outputs] if decoded.request else []
-        document["outputs"] = [
-            {
-                "name": name,
-                "datatype": datatype_of(outputs[name]),
-                "shape": list(outputs[name].shape),
-                "data": tensor_data(outputs[name]),
-            }
-            for name in (wanted or model.output_names)
-        ]
+        request = decoded.request
+        names = [output.name for output in request.outputs] if request and request.outputs else None
+        tensors = []
+        for name in names or model.output_names:
+            array = outputs[name]
+            tensors.append(
+                {
+                    "name": name,
+                    "datatype": datatype_of(array),
+                    "shape": list(array.shape),
+                    "data": tensor_data(array),
+                }
+            )
+        document["outputs"] = tensors
     elif decoded.answer == "predictions":
         document["predictions"] = rows
     else:

@@ -38,17 +38,24 @@ class SqsSource:
         return [self._record(message) for message in event["Records"]]
 
     def _record(self, message: dict[str, Any]) -> Record:
-        attributes = {
-            name: value["stringValue"]
-            for name, value in (message.get("messageAttributes") or {}).items()
-            if isinstance(value, dict) and isinstance(value.get("stringValue"), str)
-        }
+        raw = message.get("messageAttributes")
+        attributes = (
+            {
+                name: value["stringValue"]
+                for name, value in raw.items()
+                if isinstance(value, dict) and isinstance(value.get("stringValue"), str)
+            }
+            if raw
+            else {}
+        )
+        message_id = message["messageId"]
+        system = message.get("attributes")
         return Record(
-            identifier=message["messageId"],
-            source_id=message["messageId"],
+            identifier=message_id,
+            source_id=message_id,
             body=message.get("body", ""),
             attributes=attributes,
-            group=(message.get("attributes") or {}).get("MessageGroupId"),
+            group=system.get("MessageGroupId") if system else None,
         )
 
     def respond(self, outcome: Outcome) -> BatchResponse:
