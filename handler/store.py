@@ -225,10 +225,11 @@ class Model:
         self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str] | None = None
     ) -> dict[str, np.ndarray]:
         """Run the session on checked inputs; returns the requested (or all) outputs by name."""
-        names = list(outputs) if outputs else list(self.output_names)
+        names = outputs or self.output_names
+        feed = inputs if type(inputs) is dict else dict(inputs)  # no copy for the usual dict
         started = perf_counter()
         try:
-            results = self.session.run(names, dict(inputs))
+            results = self.session.run(names, feed)
         except ort.capi.onnxruntime_pybind11_state.InvalidArgument as exc:
             raise InvalidInput(f"model '{self.name}' rejected the input: {_first_line(exc)}") from None
         seconds = perf_counter() - started
