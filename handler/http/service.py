@@ -191,13 +191,19 @@ def _csv_rows(body: bytes) -> list[list[float]]:
     except UnicodeDecodeError:
         raise InvalidInput("CSV body is not UTF-8 text") from None
     rows = []
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        if not row:
-            continue
-        try:
-            rows.append([float(cell) for cell in row])
-        except ValueError:
-            raise InvalidInput(f"CSV line {number} holds a value that is not a number: {row}") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for row in reader:
+            if not row:
+                continue
+            try:
+                rows.append([float(cell) for cell in row])
+            except ValueError:
+                raise InvalidInput(
+                    f"CSV line {reader.line_num} holds a value that is not a number: {row[:8]}"
+                ) from None
+    except csv.Error as exc:
+        raise InvalidInput(f"CSV body is malformed at line {reader.line_num}: {exc}") from None
     if not rows:
         raise InvalidInput("CSV body has no rows")
     return rows

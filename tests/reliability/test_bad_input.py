@@ -424,6 +424,14 @@ HTTP_CASES = [
         content_type="text/csv",
     ),
     HttpCase("csv-nan", "/invocations", "nan,3.5,1.4,0.2\n", 400, ("NaN",), content_type="text/csv"),
+    HttpCase(
+        "csv-field-over-the-csv-module-limit",
+        "/invocations",
+        "1," + "9" * 200_000 + "\n",
+        400,
+        ("CSV body is malformed", "field larger"),
+        content_type="text/csv",
+    ),
 ]
 
 
