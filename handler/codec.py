@@ -108,7 +108,11 @@ def decode_infer_request(body: bytes, model: Model, header_length: int | None = 
                 f"Inference-Header-Content-Length is {header_length} but the body has {len(body)} bytes"
             )
         header, binary = body[:header_length], body[header_length:]
-    document = parse_json(header, "infer request")
+    return decode_infer_document(parse_json(header, "infer request"), model, binary)
+
+
+def decode_infer_document(document: Any, model: Model, binary: bytes = b"") -> InferRequest:
+    """Decode an already-parsed OIP infer request; `binary` holds its binary tensor data, if any."""
     if not isinstance(document, dict):
         raise InvalidInput("infer request must be a JSON object with an 'inputs' list")
     raw_inputs = document.get("inputs")

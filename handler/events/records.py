@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from handler.codec import InferRequest, decode_infer_request, dumps, parse_json, tensor_data
+from handler.codec import InferRequest, decode_infer_document, parse_json, tensor_data
 from handler.datatypes import datatype_of
 from handler.errors import InvalidInput
 from handler.instances import rows_from_records, tensors_from_document, to_tensor
@@ -108,8 +108,7 @@ def decode(record: Record, document: Any, store: ModelStore, id_field: str) -> D
     model = store.get(*_model_named(record, document))
     record_id = _record_id(record, document, id_field)
     if isinstance(document, dict) and _is_infer_request(document):
-        body = record.body if isinstance(record.body, str | bytes) else dumps(document)
-        request = decode_infer_request(body.encode() if isinstance(body, str) else body, model)
+        request = decode_infer_document(document, model)
         rows = model.check(request.inputs)
         return Decoded(record, record_id, model, request.inputs, rows, "outputs", request)
     if isinstance(document, list) or (isinstance(document, dict) and _is_instances(document)):
