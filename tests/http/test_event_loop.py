@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 import handler.http
+
+# Mangum creates its coroutine before it finds no usable loop; the retry runs a fresh one.
+pytestmark = pytest.mark.filterwarnings("ignore:coroutine 'HTTPCycle.run' was never awaited:RuntimeWarning")
 
 
 async def _nothing() -> None:
