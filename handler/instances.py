@@ -111,10 +111,13 @@ def to_tensor(values: Any, spec: TensorSpec) -> np.ndarray:
     return array
 
 
-def predictions(model: Model, results: Mapping[str, np.ndarray]) -> list[Any]:
+def predictions(results: Mapping[str, np.ndarray]) -> list[Any]:
     """One prediction per row: the value itself for one output, else an object by output name."""
     if len(results) == 1:
         return next(iter(results.values())).tolist()  # type: ignore[no-any-return]
-    columns = {name: array.tolist() for name, array in results.items()}
-    rows = len(next(iter(columns.values())))
-    return [{name: column[index] for name, column in columns.items()} for index in range(rows)]
+    names = list(results)
+    columns = [array.tolist() for array in results.values()]
+    if len(names) == 2:  # a classifier's label and probabilities: a dict display is 5x dict(zip())
+        first, second = names
+        return [{first: a, second: b} for a, b in zip(*columns, strict=True)]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]

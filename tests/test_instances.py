@@ -148,9 +148,9 @@ def test_predictions_are_one_per_row(store):
     iris = store.get("iris")
     results = iris.run(tensors_from_document({"instances": IRIS_ROWS}, iris))
 
-    rows = predictions(iris, results)
+    rows = predictions(results)
 
     assert [row["label"] for row in rows] == [0, 2]
     assert len(rows[0]["probabilities"]) == 3
-    single = predictions(iris, {"label": results["label"]})
+    single = predictions({"label": results["label"]})
     assert single == [0, 2]

@@ -15,9 +15,8 @@ from handler.errors import InvalidInput
 from handler.events.deadline import Deadline, DeadlineReached
 from handler.events.destinations import CollectingSink, Writer
 from handler.events.records import SCORED_FROM, ObjectRef
-from handler.events.scoring import prediction_rows
 from handler.events.types import ObjectSummary
-from handler.instances import rows_from_records, to_tensor
+from handler.instances import predictions, rows_from_records, to_tensor
 from handler.store import Model, ModelStore
 
 READ_BYTES = 1024 * 1024
@@ -55,7 +54,7 @@ def score_object(
             if deadline.expired():
                 raise DeadlineReached(deadline.margin_ms)
             model.check(inputs)
-            scored = prediction_rows(model.run(inputs))
+            scored = predictions(model.run(inputs))
             sink.write(
                 [{id_field: row_id, "prediction": value} for row_id, value in zip(ids, scored, strict=True)]
             )

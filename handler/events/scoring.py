@@ -3,7 +3,7 @@ model's batch limit allows, and the outputs split back per record."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +12,7 @@ import numpy as np
 from handler.errors import OnnxLambdaError
 from handler.events.deadline import Deadline
 from handler.events.records import Decoded
+from handler.instances import predictions
 from handler.store import Model
 
 Outputs = dict[str, np.ndarray]
@@ -25,19 +26,6 @@ class Scored:
     decoded: Decoded
     outputs: Outputs
     rows: list[Any]
-
-
-def prediction_rows(results: Mapping[str, np.ndarray]) -> list[Any]:
-    """One prediction per row, as `handler.instances.predictions` gives them: the value itself for one
-    output, else an object by output name. Measured faster than a dict comprehension per row."""
-    if len(results) == 1:
-        return next(iter(results.values())).tolist()  # type: ignore[no-any-return]
-    names = list(results)
-    columns = [array.tolist() for array in results.values()]
-    if len(names) == 2:  # a classifier's label and probabilities: a dict display is 5x dict(zip())
-        first, second = names
-        return [{first: a, second: b} for a, b in zip(*columns, strict=True)]
-    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def score(
@@ -104,8 +92,8 @@ def _run(model: Model, items: list[Decoded], fail: Callable[[Decoded, str], None
     if len(items) == 1 and _whole(results, items[0].rows):
         # Nothing to split: the record's share is every output as it came out of the run.
         item = items[0]
-        return [Scored(item, results, prediction_rows(results) if item.answer != "outputs" else [])]
-    rows = prediction_rows(results) if any(item.answer != "outputs" for item in items) else []
+        return [Scored(item, results, predictions(results) if item.answer != "outputs" else [])]
+    rows = predictions(results) if any(item.answer != "outputs" for item in items) else []
     split: list[Scored | None] = []
     start = 0
     for item in items:

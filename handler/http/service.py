@@ -170,7 +170,7 @@ class InferenceService:
         decoded = perf_counter()
         results = model.run(tensors)
         ran = perf_counter()
-        reply = json_reply({"predictions": predictions(model, results)})
+        reply = json_reply({"predictions": predictions(results)})
         invocation.decode += decoded - started
         invocation.encode += perf_counter() - ran
         return reply
