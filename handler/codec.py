@@ -7,7 +7,7 @@ import json
 import math
 import struct
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -414,8 +414,3 @@ def _to_binary(array: np.ndarray) -> bytes:
             parts.append(struct.pack("<I", len(raw)) + raw)
         return b"".join(parts)
     return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
-
-
-def output_names(request: InferRequest) -> Sequence[str] | None:
-    """The output names to compute, or None for all of them."""
-    return [output.name for output in request.outputs] or None
