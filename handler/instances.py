@@ -102,9 +102,7 @@ def _field(row: Mapping[str, Any], name: str, index: int) -> Any:
 def to_tensor(values: Any, spec: TensorSpec) -> np.ndarray:
     """Convert parsed JSON rows to the spec's dtype and check the rank and fixed dims."""
     array = json_array(spec.name, values, spec.datatype)
-    if array.ndim != len(spec.shape) or any(
-        want >= 0 and got != want for got, want in zip(array.shape, spec.shape, strict=True)
-    ):
+    if not spec.fits(array.shape):
         raise InvalidInput(
             f"input '{spec.name}' expects {spec.describe()}; got rows making shape {list(array.shape)}"
         )
