@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import binascii
 from typing import Any
 
@@ -15,7 +14,7 @@ from handler.invocation import CURRENT, INIT
 
 INIT.lap("imports")
 app = create_app(STORE, SETTINGS)
-# Lifespan off: Mangum would run startup and shutdown on every invocation.
+# Mangum reads each event and shapes each response (`_serve`); the app has no lifespan to run.
 adapter = Mangum(app, lifespan="off")
 settle()
 INIT.done()
@@ -27,23 +26,19 @@ BAD_BASE64: Any = {
 }
 
 
-def _loop_is_usable() -> bool:
-    try:
-        return not asyncio.get_event_loop().is_closed()
-    except RuntimeError:
-        return False
-
-
 def _serve(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Run Mangum, first giving it a fresh event loop if other code (asyncio.run) took its own away."""
+    """Mangum's way from event to response, with the hot routes answered without an event loop.
+
+    Mangum reads the event into an ASGI scope and body and turns the response back into the shape
+    the event's front door expects (API Gateway REST or HTTP API, ALB, Function URL); `app.answer`
+    stands where Mangum's HTTPCycle would run the app.
+    """
+    shape = adapter.infer(event, context)
     try:
-        response: dict[str, Any] = adapter(event, context)
-    except RuntimeError:
-        if _loop_is_usable():
-            raise
-        asyncio.set_event_loop(asyncio.new_event_loop())
-        response = adapter(event, context)
-    return response
+        body = shape.body
+    except binascii.Error:  # garbage in a base64 body is the client's mistake
+        return shape(BAD_BASE64)
+    return shape(app.answer(shape.scope, body))
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -51,9 +46,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     invocation = CURRENT.begin(context, "http")
     try:
         response = _serve(event, context)
-    except binascii.Error:
-        # Mangum decodes a base64 body before the app runs; garbage there is the client's mistake.
-        response = adapter.infer(event, context)(BAD_BASE64)
     except BaseException:
         invocation.finish(500)
         raise

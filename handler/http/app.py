@@ -123,7 +123,7 @@ def send(reply: Reply) -> Response:
     return Response(reply.body, reply.status, reply.headers, media_type=reply.content_type)
 
 
-def create_app(store: ModelStore, settings: Settings) -> Any:
+def create_app(store: ModelStore, settings: Settings) -> StagePath:
     """Build the ASGI application over a loaded model store."""
     service = InferenceService(store, settings)
     app = FastAPI(

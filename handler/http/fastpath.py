@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from mangum.protocols.http import HTTPCycle
+from mangum.types import Response
+
 from handler.codec import HEADER_LENGTH
 from handler.errors import OnnxLambdaError
-from handler.http.correlation import Headers, add_headers, correlate, with_headers
+from handler.http.correlation import Headers, correlate, with_headers
 from handler.http.service import InferenceService, Reply, error_reply, internal_error
 
 Scope = MutableMapping[str, Any]
@@ -15,6 +19,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Route = Callable[[bytes], Reply]
 
 _INFER = "/infer"
 _PREDICT = ":predict"
@@ -48,27 +53,39 @@ class FastPath:
             await self.app(scope, receive, send)
             return
         echo = correlate(scope)
+        route = self.route(scope)
+        if route is None:
+            await self.app(scope, receive, with_headers(send, echo) if echo else send)
+            return
+        await respond(send, self.guarded(route, scope, await read_body(receive)), echo)
+
+    def answer(self, scope: Scope, body: bytes) -> Response:
+        """Answer one request from Lambda, whose whole body is already at hand, as Mangum's Response.
+
+        A hot route runs straight through, with no event loop: nothing on it awaits anything that
+        could suspend, and Mangum's HTTPCycle (a queue, a task and two turns of the loop) costs
+        more than the inference on small models. Every other request goes to `app` in that cycle.
+        """
+        echo = correlate(scope)
+        route = self.route(scope)
+        if route is None:
+            return run_cycle(self.app, scope, body, echo)
+        reply = self.guarded(route, scope, body)
+        headers: Any = response_headers(reply, echo)  # (name, value) tuples; Mangum unpacks any pair
+        return {"status": reply.status, "headers": headers, "body": reply.body}
+
+    def route(self, scope: Scope) -> Route | None:
+        """The hot route serving this request, as a function of its body; None for FastAPI's routes."""
         method, path = scope["method"], scope["path"]
         root = scope.get("root_path")
         if root and path.startswith(root):
             path = path[len(root) :]
-        try:
-            if method == "POST":
-                reply = await self.post(path, scope, receive)
-            elif method == "GET":
-                reply = self.health.get(path)
-            else:
-                reply = None
-        except OnnxLambdaError as exc:
-            reply = error_reply(exc.status, exc.message)
-        except Exception as exc:
-            reply = internal_error(scope, exc)
-        if reply is None:
-            await self.app(scope, receive, with_headers(send, echo) if echo else send)
-        else:
-            await respond(send, reply, echo)
-
-    async def post(self, path: str, scope: Scope, receive: Receive) -> Reply | None:
+        if method == "GET":
+            health = self.health.get(path)
+            return None if health is None else lambda body: health
+        if method != "POST":
+            return None
+        service = self.service
         if path.startswith("/v2/models/") and path.endswith(_INFER):
             parts = path[len("/v2/models/") : -len(_INFER)].split("/")
             if len(parts) == 1 and parts[0]:
@@ -78,17 +95,27 @@ class FastPath:
             else:
                 return None
             content_type, header_length = _headers(scope, b"content-type", _HEADER_LENGTH)
-            return self.service.infer(name, version, await read_body(receive), content_type, header_length)
+            return lambda body: service.infer(name, version, body, content_type, header_length)
         if path.startswith("/v1/models/") and path.endswith(_PREDICT):
             name = path[len("/v1/models/") : -len(_PREDICT)]
             if not name or "/" in name:
                 return None
             (content_type,) = _headers(scope, b"content-type")
-            return self.service.predict(name, None, await read_body(receive), content_type)
+            return lambda body: service.predict(name, None, body, content_type)
         if path == "/invocations":
             (content_type,) = _headers(scope, b"content-type")
-            return self.service.invocations(await read_body(receive), content_type)
+            return lambda body: service.invocations(body, content_type)
         return None
+
+    @staticmethod
+    def guarded(route: Route, scope: Scope, body: bytes) -> Reply:
+        """The route's reply; a bad request becomes its error reply, a fault a 500 with a request id."""
+        try:
+            return route(body)
+        except OnnxLambdaError as exc:
+            return error_reply(exc.status, exc.message)
+        except Exception as exc:
+            return internal_error(scope, exc)
 
 
 def _headers(scope: Scope, *names: bytes) -> list[str | None]:
@@ -114,16 +141,47 @@ async def read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-async def respond(send: Send, reply: Reply, echo: Headers | None = None) -> None:
-    """Send a `Reply` as an ASGI response, with the request's correlation headers (`echo`)."""
+def response_headers(reply: Reply, echo: Headers | None = None) -> Headers:
+    """A reply's response headers, with the request's correlation headers (`echo`) it lacks."""
     headers = [
         (b"content-type", reply.content_type.encode()),
         (b"content-length", str(len(reply.body)).encode()),
     ]
     if reply.headers:
-        headers += [(key.lower().encode(), value.encode()) for key, value in reply.headers.items()]
-    start = {"type": "http.response.start", "status": reply.status, "headers": headers}
+        own = [(key.lower().encode(), value.encode()) for key, value in reply.headers.items()]
+        headers += own
+        if echo:  # an error reply may carry its own x-request-id already
+            present = {key for key, _ in own}
+            echo = [pair for pair in echo if pair[0] not in present]
     if echo:
-        add_headers(start, echo)
-    await send(start)
+        headers += echo
+    return headers
+
+
+async def respond(send: Send, reply: Reply, echo: Headers | None = None) -> None:
+    """Send a `Reply` as an ASGI response, with the request's correlation headers (`echo`)."""
+    headers = response_headers(reply, echo)
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": reply.body})
+
+
+def run_cycle(app: ASGIApp, scope: Scope, body: bytes, echo: Headers | None = None) -> Response:
+    """Run `app` on one request in Mangum's HTTPCycle, adding the correlation headers (`echo`).
+
+    The cycle runs on the thread's event loop; when other code (asyncio.run) closed or took it
+    away, a fresh one takes its place first.
+    """
+    target = app
+    if echo:
+
+        async def target(scope: Scope, receive: Receive, send: Send) -> None:
+            await app(scope, receive, with_headers(send, echo))
+
+    try:
+        loop = asyncio.get_event_loop()
+        usable = not loop.is_closed()
+    except RuntimeError:
+        usable = False
+    if not usable:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+    return HTTPCycle(scope, body)(target)  # type: ignore[arg-type]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from handler.http.fastpath import ASGIApp, Receive, Scope, Send
+from mangum.types import Response
+
+from handler.http.fastpath import FastPath, Receive, Scope, Send
 
 
 def stage_prefix(event: dict[str, Any], path: str) -> str:
@@ -24,19 +26,29 @@ def stage_prefix(event: dict[str, Any], path: str) -> str:
     return ""
 
 
+def enter_stage(scope: Scope) -> None:
+    """Set `root_path` to the stage prefix, with `path` the full public path under it."""
+    event = scope.get("aws.event")
+    if event is not None and scope["type"] == "http":
+        prefix = stage_prefix(event, scope["path"])
+        if prefix:
+            scope["root_path"] = prefix
+            if not scope["path"].startswith(prefix + "/"):
+                scope["path"] = prefix + scope["path"]
+
+
 class StagePath:
     """Sets the ASGI `root_path` to the stage prefix, with `path` the full public path under it."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: FastPath) -> None:
         """Wrap `app`, which then builds URLs (such as the docs' openapi.json) under the stage."""
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        event = scope.get("aws.event")
-        if event is not None and scope["type"] == "http":
-            prefix = stage_prefix(event, scope["path"])
-            if prefix:
-                scope["root_path"] = prefix
-                if not scope["path"].startswith(prefix + "/"):
-                    scope["path"] = prefix + scope["path"]
+        enter_stage(scope)
         await self.app(scope, receive, send)
+
+    def answer(self, scope: Scope, body: bytes) -> Response:
+        """Answer one request from Lambda (see `FastPath.answer`)."""
+        enter_stage(scope)
+        return self.app.answer(scope, body)
