@@ -2,15 +2,16 @@
 turns into metrics without an API call.
 
 Each line holds one `_aws` block with one metric directive (namespace, one dimension set:
-FunctionName, EventSource, Model) and the values at the root. Most of the line (the directive
-declaring the metrics, the function name) is constant for each shape of invocation (cold or warm,
-model run or not, destination written or not), so it is built once, when that shape first occurs,
-and put last: an invocation formats only a short head (dimension values, numbers, ids) in front.
+FunctionName, EventSource, Model) and the values at the root. All of a line but its numbers and ids
+is constant for each kind of invocation: the start (source and model) for each source and model, and
+the long end (the metric directive, the function name) for each shape (cold or warm, model run or
+not, destination written or not). Each is built the first time it occurs; an invocation formats
+only its numbers and ids between them, in one f-string (in this hot spot, every further
+concatenation or tuple shows in the benchmark).
 
-On Lambda, whose runtime flushes stdout on every write, head and constant tail go out together
-in one `os.writev` on stdout's file descriptor, without joining them into a new string or going
-through the text layers; anywhere else (tests, local runs) the line goes through `sys.stdout`.
-Imported only when ONNX_LAMBDA_METRICS is on.
+On Lambda, whose runtime flushes stdout on every write, the line goes out in one `os.write` on
+stdout's file descriptor, without going through the text layers; anywhere else (tests, local runs)
+it goes through `sys.stdout`. Imported only when ONNX_LAMBDA_METRICS is on.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class EmbeddedMetrics:
     """Writes each invocation's metrics record in CloudWatch Embedded Metric Format."""
 
     def __init__(self, namespace: str, function_name: str, init: InitTimings) -> None:
-        """Prepare the parts of the record that never change in this execution environment.
+        """Prepare for the records of this execution environment.
 
         namespace: the CloudWatch namespace (ONNX_LAMBDA_METRICS_NAMESPACE).
         function_name: the FunctionName dimension.
@@ -63,9 +64,9 @@ class EmbeddedMetrics:
         self.namespace = namespace
         self.function_name = function_name
         self.init = init
-        # By shape (cold * 4 + ran * 2 + wrote): the constant tail, as text and as bytes.
-        self.tails: list[tuple[str, bytes] | None] = [None] * 8
-        # The escaped source and model members, by source and model (MIXED for several).
+        # By shape (cold * 4 + ran * 2 + wrote): the constant tail.
+        self.tails: list[str | None] = [None] * 8
+        # By source and model (MIXED for several, None for none): the escaped start of the record.
         self.subjects: dict[tuple[str, object], str] = {}
         # Lambda's runtime wraps stdout in a writer that flushes every write (awslambdaric's
         # Unbuffered); only then is writing straight to the descriptor in order with everything else.
@@ -83,93 +84,91 @@ class EmbeddedMetrics:
             + (WHEN_WRITTEN if wrote else ())
         )
 
-    def tail(self, cold: bool, ran: bool, wrote: bool) -> tuple[str, bytes]:
+    def subject(self, invocation: Invocation, model: object) -> str:
+        """The start of a record: EventSource, Model, model_version; escaped once per source and model."""
+        if model is None:
+            name, version = NO_MODEL, None
+        elif model is MIXED:
+            name, version = MIXED, None
+        else:
+            assert invocation.model is not None
+            name, version = invocation.model.name, invocation.model.version
+        text = f'{{"EventSource":{_escape(invocation.source[:255])},"Model":{_escape(name[:255])}'
+        if version is not None:
+            text += f',"model_version":{_escape(version[:128])}'
+        self.subjects[invocation.source, model] = text
+        return text
+
+    def tail(self, cold: bool, ran: bool, wrote: bool) -> str:
         """The constant end of a record of this shape: the metric directive, FunctionName, ColdStart."""
-        metrics = self.metrics(cold, ran, wrote)
         directive = json.dumps(
             {
                 "Namespace": self.namespace,
                 "Dimensions": [list(DIMENSIONS)],
-                "Metrics": [{"Name": name, "Unit": unit} for name, unit in metrics],
+                "Metrics": [{"Name": name, "Unit": unit} for name, unit in self.metrics(cold, ran, wrote)],
             },
             separators=(",", ":"),
         )
         function = _escape(self.function_name[:255])
         text = f',"CloudWatchMetrics":[{directive}]}},"FunctionName":{function},"ColdStart":{int(cold)}}}\n'
-        self.tails[cold * 4 + ran * 2 + wrote] = text, text.encode()
-        return text, text.encode()
-
-    def subject(self, source: str, invocation: Invocation) -> str:
-        """The EventSource and Model members (and model_version), escaped once per source and model."""
-        model = invocation.model
-        if model is None:
-            name, version = NO_MODEL, None
-        elif invocation.models == 1:
-            name, version = model.name, model.version
-        else:
-            name, version = MIXED, None
-        text = f'{{"EventSource":{_escape(source[:255])},"Model":{_escape(name[:255])}'
-        if version is not None:
-            text += f',"model_version":{_escape(version[:128])}'
-        self.subjects[source, model if invocation.models == 1 else MIXED] = text
+        self.tails[cold * 4 + ran * 2 + wrote] = text
         return text
 
-    def parts(self, invocation: Invocation) -> tuple[str, tuple[str, bytes]]:
-        """The invocation's record as its varying head and the constant tail of its shape."""
-        cold, ran, wrote = invocation.cold, invocation.rows > 0, invocation.wrote
-        tail = self.tails[cold * 4 + ran * 2 + wrote] or self.tail(cold, ran, wrote)
-        source = invocation.source
-        head = self.subjects.get(
-            (source, invocation.model if invocation.models < 2 else MIXED)
-        ) or self.subject(source, invocation)
-        failed = invocation.failed
-        head += f',"RecordsScored":{invocation.records - failed},"RecordsFailed":{failed}'
-        if cold:
+    def rare(self, invocation: Invocation) -> str:
+        """The values only some records carry: init durations (cold starts), write latency."""
+        text = ""
+        if invocation.cold:
             init = self.init
             phases = init.phases
-            head += (
+            text += (
                 f',"InitDuration":{init.total * 1000:.3f}'
                 f',"InitDurationImports":{phases.get("imports", 0.0) * 1000:.3f}'
                 f',"InitDurationModelLoad":{phases.get("model_load", 0.0) * 1000:.3f}'
                 f',"InitDurationWarmUp":{phases.get("warm_up", 0.0) * 1000:.3f}'
             )
-        if ran:
-            decode, run, encode = invocation.decode, invocation.run, invocation.encode
-            head += (
-                f',"BatchSize":{invocation.rows}'
-                f',"InferenceLatency":{int((decode + run + encode) * 1e6)}'
-                f',"InferenceLatencyDecode":{int(decode * 1e6)}'
-                f',"InferenceLatencyRun":{int(run * 1e6)}'
-                f',"InferenceLatencyEncode":{int(encode * 1e6)}'
-            )
-        if wrote:
-            head += f',"DestinationWriteLatency":{int(invocation.write * 1e6)}'
-        # Properties, not metrics: present only when known.
-        if invocation.request_id is not None:
-            head += ',"requestId":' + _escape(invocation.request_id[:128])
-        if invocation.trace_id is not None:
-            head += ',"xray_trace_id":' + _escape(invocation.trace_id[:256])
-        if invocation.traceparent is not None:
-            head += ',"traceparent":' + _escape(invocation.traceparent[:256])
-        if invocation.client_request_id is not None:
-            head += ',"x_request_id":' + _escape(invocation.client_request_id[:256])
-        return head + f',"_aws":{{"Timestamp":{int(time.time() * 1000)}', tail
+        if invocation.wrote:
+            text += f',"DestinationWriteLatency":{int(invocation.write * 1e6)}'
+        return text
 
     def record(self, invocation: Invocation) -> str:
         """The invocation's metrics record: one line of JSON."""
-        head, (tail, _) = self.parts(invocation)
-        return head + tail
+        cold, rows, wrote, failed = invocation.cold, invocation.rows, invocation.wrote, invocation.failed
+        model = invocation.model if invocation.models < 2 else MIXED
+        subject = self.subjects.get((invocation.source, model)) or self.subject(invocation, model)
+        tail = self.tails[cold * 4 + (rows > 0) * 2 + wrote] or self.tail(cold, rows > 0, wrote)
+        if rows:
+            decode, run, encode = (
+                int(invocation.decode * 1e6),
+                int(invocation.run * 1e6),
+                int(invocation.encode * 1e6),
+            )
+            values = (
+                f',"RecordsScored":{invocation.records - failed},"RecordsFailed":{failed},"BatchSize":{rows}'
+                f',"InferenceLatency":{decode + run + encode},"InferenceLatencyDecode":{decode}'
+                f',"InferenceLatencyRun":{run},"InferenceLatencyEncode":{encode}'
+            )
+        else:
+            values = f',"RecordsScored":{invocation.records - failed},"RecordsFailed":{failed}'
+        if cold or wrote:
+            values += self.rare(invocation)
+        # Properties, not metrics: the correlation ids, present only when known.
+        request_id, trace_id = invocation.request_id, invocation.trace_id
+        ids = "" if request_id is None else ',"requestId":' + _escape(request_id[:128])
+        if trace_id is not None:
+            ids += ',"xray_trace_id":' + _escape(trace_id[:256])
+        if invocation.traceparent is not None:
+            ids += ',"traceparent":' + _escape(invocation.traceparent[:256])
+        if invocation.client_request_id is not None:
+            ids += ',"x_request_id":' + _escape(invocation.client_request_id[:256])
+        return f'{subject}{values}{ids},"_aws":{{"Timestamp":{int(time.time() * 1000)}{tail}'
 
     def emit(self, invocation: Invocation) -> None:
         """Write the invocation's record to stdout, where CloudWatch Logs picks it up."""
-        head, (tail, tail_bytes) = self.parts(invocation)
+        line = self.record(invocation)
         if sys.stdout is self.lambda_stdout:
-            data = head.encode()
+            data = line.encode()
             # A blocking write of a line this short (under PIPE_BUF) goes out whole, in one piece.
-            written = os.writev(self.fd, (data, tail_bytes))
-            if written < len(data) + len(tail_bytes):
-                rest = (data + tail_bytes)[written:]
-                while rest:
-                    rest = rest[os.write(self.fd, rest) :]
+            while data:
+                data = data[os.write(self.fd, data) :]
             return
-        sys.stdout.write(head + tail)
+        sys.stdout.write(line)

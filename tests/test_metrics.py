@@ -137,6 +137,21 @@ def test_hostile_names_and_headers_leave_one_valid_line(text):
     assert len(line) < 8000
 
 
+def test_records_of_one_writer_carry_only_their_own_correlation_ids():
+    metrics = EmbeddedMetrics("OnnxLambda", "scorer", init_timings())
+    traced = invocation(cold=False, ran=True, wrote=False)
+    traced.traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    plain = invocation(cold=False, ran=True, wrote=False)
+    plain.request_id = None
+
+    first, second, third = (check_emf(metrics.record(current)) for current in (traced, plain, traced))
+
+    assert first["traceparent"] == third["traceparent"] == traced.traceparent
+    assert "traceparent" not in second
+    assert "requestId" not in second
+    assert first["requestId"] == traced.request_id
+
+
 # --- through the Lambda entry point ----------------------------------------------------------------
 
 
