@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
@@ -345,9 +344,32 @@ class ModelStore:
         return store
 
 
+SMALL_MODEL_BYTES = 1 << 20
+"""Below this size a model is hashed with Python's own SHA-256 rather than OpenSSL's (`sha256_hex`)."""
+
+
+def sha256_hex(data: bytes) -> str:
+    """The SHA-256 hex digest of `data`, with whichever implementation costs less cold.
+
+    hashlib loads OpenSSL, 2.5 ms of cold start, and then hashes about 5x faster than Python's
+    built-in module (0.56 against 3.2 ms per MB here): the built-in pays for models under 1 MB.
+    """
+    if len(data) < SMALL_MODEL_BYTES:
+        try:
+            from _sha256 import sha256  # type: ignore[import-not-found,unused-ignore]  # Python 3.11
+        except ImportError:
+            try:
+                from _sha2 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]  # 3.12+
+            except ImportError:  # pragma: no cover - a Python built without them
+                from hashlib import sha256
+    else:
+        from hashlib import sha256
+    return sha256(data).hexdigest()  # type: ignore[no-any-return,unused-ignore]
+
+
 def _load_one(path: Path, settings: Settings, options: ort.SessionOptions) -> Model:
     model_bytes = path.read_bytes()
-    digest = hashlib.sha256(model_bytes).hexdigest()
+    digest = sha256_hex(model_bytes)
     raw_config = ModelConfig.read_json(path)
     name = str(raw_config.get("name", path.stem))
     pinned = settings.model_sha256.get(name)

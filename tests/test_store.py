@@ -16,7 +16,7 @@ from tiny_models import identity_model, two_input_model
 
 from handler.errors import InvalidInput, ModelLoadError, ModelNotFound
 from handler.settings import BUNDLED_MODELS, Settings
-from handler.store import Model, ModelStore, session_options
+from handler.store import SMALL_MODEL_BYTES, Model, ModelStore, session_options, sha256_hex
 
 
 def load(directory: Path | str, **overrides) -> ModelStore:
@@ -144,6 +144,13 @@ def test_model_names_select_a_subset(tmp_path):
 
     with pytest.raises(ModelLoadError, match=r"ONNX_LAMBDA_MODEL_NAMES names \['mnist'\]"):
         load(BUNDLED_MODELS, model_names=("iris", "mnist"))
+
+
+@pytest.mark.parametrize("size", [0, 1000, SMALL_MODEL_BYTES - 1, SMALL_MODEL_BYTES, SMALL_MODEL_BYTES + 77])
+def test_model_digests_match_hashlib_on_both_sides_of_the_small_model_size(size):
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+
+    assert sha256_hex(data) == hashlib.sha256(data).hexdigest()
 
 
 def test_sha256_pin_that_matches_loads(tmp_path):

@@ -10,7 +10,6 @@ from typing import Any
 from handler.errors import OnnxLambdaError, RecordsFailed
 from handler.events.deadline import Deadline, DeadlineReached
 from handler.events.destinations import Prediction, Writer
-from handler.events.objects import score_object
 from handler.events.records import Decoded, ObjectRef, Record, decode, parse, result_document, s3_objects
 from handler.events.report import report_failure, report_skip
 from handler.events.scoring import score
@@ -149,6 +148,8 @@ class EventScorer:
     def _score_objects(
         self, index: int, objects: list[ObjectRef], outcome: Outcome, deadline: Deadline
     ) -> None:
+        from handler.events.objects import score_object  # csv and the S3 reader: only for objects
+
         for ref in objects:
             if self.writer.is_own_output(ref):
                 report_skip(ref.url, "the object is this function's own output")
