@@ -126,9 +126,11 @@ class MultipartSink:
         self.parts: list[dict[str, Any]] = []
 
     def write(self, documents: list[dict[str, Any]]) -> None:
-        chunk = jsonl(documents)
-        self.buffer.append(chunk)
-        self.buffered += len(chunk)
+        self.write_jsonl(jsonl(documents))
+
+    def write_jsonl(self, lines: bytes) -> None:
+        self.buffer.append(lines)
+        self.buffered += len(lines)
         if self.buffered >= PART_BYTES:
             self._upload_part()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from handler.events.deadline import Deadline
 from handler.events.records import ObjectRef
@@ -37,6 +37,15 @@ class ObjectSink(Protocol):
         ...
 
     def abort(self) -> None: ...
+
+
+@runtime_checkable
+class JsonLinesSink(ObjectSink, Protocol):
+    """A sink that stores JSON Lines text (S3): handed the encoded lines, it never needs the documents."""
+
+    def write_jsonl(self, lines: bytes) -> None:
+        """Append `lines`, JSON Lines for the next rows in input order, each ending in a newline."""
+        ...
 
 
 class Writer(Protocol):

@@ -7,19 +7,22 @@ import csv
 import json
 import struct
 from collections.abc import Callable, Iterator
+from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any
 
 import numpy as np
 
+from handler.codec import dumps
 from handler.errors import InvalidInput
 from handler.events.deadline import Deadline, DeadlineReached
-from handler.events.destinations import CollectingSink, Writer
+from handler.events.destinations import CollectingSink, JsonLinesSink, Writer
 from handler.events.records import SCORED_FROM, ObjectRef
 from handler.events.types import ObjectSummary
 from handler.instances import predictions, rows_from_records, to_tensor
-from handler.store import Model, ModelStore
+from handler.store import Model, ModelStore, TensorSpec
 
 READ_BYTES = 1024 * 1024
+Outputs = dict[str, np.ndarray]
 Chunk = tuple[list[Any], dict[str, np.ndarray]]
 """One chunk of an object: the rows' ids and the model's input tensors for them."""
 Reader = Callable[[Any, Model, str, int], Iterator[Chunk]]
@@ -48,16 +51,19 @@ def score_object(
     model = store.get(metadata.get("model") or None, metadata.get("model-version") or None)
     body = response["Body"]
     sink = writer.open_object(ref, model, deadline)
+    text_sink = sink if isinstance(sink, JsonLinesSink) else None
+    lines = JsonLines(id_field)
     rows = 0
     try:
         for ids, inputs in reader(body, model, id_field, model.max_batch_size):
             if deadline.expired():
                 raise DeadlineReached(deadline.margin_ms)
             model.check(inputs)
-            scored = predictions(model.run(inputs))
-            sink.write(
-                [{id_field: row_id, "prediction": value} for row_id, value in zip(ids, scored, strict=True)]
-            )
+            results = model.run(inputs)
+            if text_sink is not None:
+                text_sink.write_jsonl(lines.encode(ids, results))
+            else:
+                sink.write(documents(ids, results, id_field))
             rows += len(ids)
         output = sink.close()
     except BaseException:
@@ -78,6 +84,82 @@ def score_object(
     return summary
 
 
+def documents(ids: list[Any], results: Outputs, id_field: str) -> list[dict[str, Any]]:
+    """One `{id_field: id, "prediction": ...}` document per row."""
+    return [
+        {id_field: row_id, "prediction": value}
+        for row_id, value in zip(ids, predictions(results), strict=True)
+    ]
+
+
+class JsonLines:
+    """Rows' documents written straight as JSON Lines text, the same bytes `dumps` gives each one.
+
+    Each output is serialised as one array and split into its rows' texts, and every line is then
+    filled into one `%` template: per row, that is one format instead of building a document of
+    lists and dicts and serialising it.
+    """
+
+    def __init__(self, id_field: str) -> None:
+        self.id_field = id_field
+        self._templates: dict[tuple[tuple[str, int], ...], str] = {}
+
+    def encode(self, ids: list[Any], results: Outputs) -> bytes:
+        """The JSON Lines of `documents(ids, results, id_field)`."""
+        columns = [_value_texts(ids)]
+        for array in results.values():
+            texts = _row_texts(array, len(ids))
+            if texts is None:
+                return b"".join(
+                    dumps(document) + b"\n" for document in documents(ids, results, self.id_field)
+                )
+            columns.append(texts)
+        template = self._template(results)
+        return "".join([template % row for row in zip(*columns, strict=True)]).encode()
+
+    def _template(self, results: Outputs) -> str:
+        key = tuple((name, array.ndim) for name, array in results.items())
+        template = self._templates.get(key)
+        if template is None:
+            slots = {name: "[" * (ndim - 1) + "%s" + "]" * (ndim - 1) for name, ndim in key}
+            if len(slots) == 1:
+                (prediction,) = slots.values()
+            else:
+                prediction = "{" + ",".join(f"{_key(name)}:{slot}" for name, slot in slots.items()) + "}"
+            template = "{" + _key(self.id_field) + ':%s,"prediction":' + prediction + "}\n"
+            self._templates[key] = template
+        return template
+
+
+def _key(name: str) -> str:
+    return _json_string(name).replace("%", "%%")
+
+
+def _value_texts(values: list[Any]) -> list[str]:
+    return [
+        _json_string(value)
+        if type(value) is str
+        else str(value)
+        if type(value) is int
+        else dumps(value).decode()
+        for value in values
+    ]
+
+
+def _row_texts(array: np.ndarray, rows: int) -> list[str] | None:
+    """Each row's JSON text, without the brackets of its outer dimensions; None if not splittable.
+
+    A numeric array's JSON holds no strings, so the text between two rows is exactly `],[`
+    repeated to the array's depth, and nowhere else.
+    """
+    if array.dtype.kind not in "biuf" or not array.ndim or array.shape[0] != rows or 0 in array.shape:
+        return None
+    depth = array.ndim
+    text = dumps(array.tolist()).decode()[depth:-depth]
+    texts = text.split("]" * (depth - 1) + "," + "[" * (depth - 1))
+    return texts if len(texts) == rows else None
+
+
 def reader_for(key: str) -> Reader:
     """The reader for the object's format, chosen by its extension."""
     lowered = key.lower()
@@ -95,20 +177,27 @@ def line_blocks(body: Any, rows: int) -> Iterator[list[bytes]]:
     pending = b""
     block: list[bytes] = []
     for data in body.iter_chunks(READ_BYTES):
-        lines = (pending + data).split(b"\n")
+        text = pending + data
+        lines = text.split(b"\n")
         pending = lines.pop()
-        for raw in lines:
-            line = raw.rstrip(b"\r")
-            if line:
-                block.append(line)
-                if len(block) == rows:
-                    yield block
-                    block = []
-    pending = pending.rstrip(b"\r")
-    if pending:
-        block.append(pending)
-    if block:
-        yield block
+        block += _non_blank(lines, b"\r" in text)
+        start = 0
+        while len(block) - start >= rows:
+            yield block[start : start + rows]
+            start += rows
+        del block[:start]
+    block += _non_blank([pending], True)
+    for start in range(0, len(block), rows):
+        yield block[start : start + rows]
+
+
+def _non_blank(lines: list[bytes], carriage_returns: bool) -> list[bytes]:
+    # Checked for the whole list in C first: most objects have no CR line ends and no blank lines.
+    if carriage_returns:
+        lines = [line.rstrip(b"\r") for line in lines]
+    if b"" in lines:
+        lines = [line for line in lines if line]
+    return lines
 
 
 def _table_input(model: Model, what: str) -> Any:
@@ -134,41 +223,70 @@ def csv_chunks(body: Any, model: Model, id_field: str, rows: int) -> Iterator[Ch
         raise InvalidInput(f"CSV header {header} lacks the model's features {absent}")
     columns = [header.index(name) for name in features]
     id_column = header.index(id_field) if id_field in header else None
+    # numpy's C reader takes every line of plain numeric CSV (the usual case) in one call.
+    row_dtype = (
+        np.dtype([(f"c{index}", spec.dtype if index in columns else object) for index in range(len(header))])
+        if spec.dtype.kind == "f"
+        else None
+    )
     line = 2
     start = 0
     for block in _chain([first[1:]], blocks):
         if not block:
             continue
         text = b"\n".join(block).decode()
-        parsed = (
-            list(csv.reader(text.split("\n")))
-            if '"' in text
-            else [row.split(",") for row in text.split("\n")]
-        )
-        try:
-            table = np.array(parsed, dtype=str)
-        except ValueError:
-            widths = [len(row) for row in parsed]
-            bad = next(index for index, width in enumerate(widths) if width != len(header))
-            raise InvalidInput(
-                f"CSV line {line + bad} has {widths[bad]} fields; the header has {len(header)}"
-            ) from None
-        if table.ndim != 2 or table.shape[1] != len(header):
-            raise InvalidInput(
-                f"CSV lines {line}-{line + len(block) - 1} do not have {len(header)} fields each"
-            )
-        try:
-            values = table[:, columns].astype(spec.dtype)
-        except ValueError as exc:
-            raise InvalidInput(
-                f"CSV lines {line}-{line + len(block) - 1} hold a non-numeric feature: {exc}"
-            ) from None
-        ids = (
-            table[:, id_column].tolist() if id_column is not None else list(range(start, start + len(block)))
-        )
-        yield ids, {spec.name: values}
+        parsed = None
+        if row_dtype is not None and '"' not in text:
+            parsed = _numeric_table(text, row_dtype, columns, id_column)
+        if parsed is None:
+            # Quoted fields, a non-float input, or a line numpy refused: read it again field by
+            # field, which names the line that is wrong.
+            parsed = _string_table(text, header, spec, columns, id_column, line)
+        values, ids = parsed
+        yield ids if ids is not None else list(range(start, start + len(block))), {spec.name: values}
         line += len(block)
         start += len(block)
+
+
+def _numeric_table(
+    text: str, row_dtype: np.dtype[Any], columns: list[int], id_column: int | None
+) -> tuple[np.ndarray, list[Any] | None] | None:
+    """The feature columns and ids of a block parsed by `np.loadtxt`; None if it refuses any line."""
+    try:
+        table = np.loadtxt(text.split("\n"), dtype=row_dtype, delimiter=",", comments=None, ndmin=1)
+    except ValueError:
+        return None
+    first = table[f"c{columns[0]}"]
+    values = np.empty((len(table), len(columns)), dtype=first.dtype)
+    for position, column in enumerate(columns):
+        values[:, position] = table[f"c{column}"]
+    return values, table[f"c{id_column}"].tolist() if id_column is not None else None
+
+
+def _string_table(
+    text: str, header: list[str], spec: TensorSpec, columns: list[int], id_column: int | None, line: int
+) -> tuple[np.ndarray, list[Any] | None]:
+    """The feature columns and ids of a block split field by field; raises naming a bad line."""
+    parsed = (
+        list(csv.reader(text.split("\n"))) if '"' in text else [row.split(",") for row in text.split("\n")]
+    )
+    try:
+        table = np.array(parsed, dtype=str)
+    except ValueError:
+        widths = [len(row) for row in parsed]
+        bad = next(index for index, width in enumerate(widths) if width != len(header))
+        raise InvalidInput(
+            f"CSV line {line + bad} has {widths[bad]} fields; the header has {len(header)}"
+        ) from None
+    if table.ndim != 2 or table.shape[1] != len(header):
+        raise InvalidInput(f"CSV lines {line}-{line + len(parsed) - 1} do not have {len(header)} fields each")
+    try:
+        values = table[:, columns].astype(spec.dtype)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"CSV lines {line}-{line + len(parsed) - 1} hold a non-numeric feature: {exc}"
+        ) from None
+    return values, table[:, id_column].tolist() if id_column is not None else None
 
 
 def _chain(*parts: Any) -> Iterator[list[bytes]]:

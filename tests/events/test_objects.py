@@ -1,12 +1,16 @@
-"""Streaming readers: lines across read boundaries, and .npy headers of both versions."""
+"""Streaming readers (lines across read boundaries, CSV by numpy or field by field, .npy headers) and
+the JSON Lines written for each chunk."""
 
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pytest
 
+from handler.codec import dumps
+from handler.errors import InvalidInput
 from handler.events import objects
 from handler.events.objects import line_blocks, npy_chunks
 
@@ -42,3 +46,84 @@ def test_npy_rows_are_read_in_chunks_after_the_header(store, version, monkeypatc
     assert stacked.dtype == np.float32
     assert np.array_equal(stacked, array.astype(np.float32))
     assert objects.READ_BYTES > 0
+
+
+def csv_body(lines: list[str]) -> Body:
+    return Body(("\n".join(lines) + "\n").encode(), size=64)
+
+
+def test_plain_and_quoted_csv_chunks_read_the_same_ids_and_features(store):
+    model = store.get("iris")
+    header = "petal_width,name,sepal_length,sepal_width,petal_length"
+    rows = [[0.1 * index, f" row {index}\\", 1.25, 2.5e-3, -3.0 + index] for index in range(9)]
+    plain = [header] + [",".join(str(cell) for cell in row) for row in rows]
+    # A quote anywhere in a chunk sends it through the csv module instead of numpy's reader.
+    quoted = [header] + [",".join(f'"{cell}"' for cell in row) for row in rows]
+    read = [list(objects.csv_chunks(csv_body(lines), model, "name", 4)) for lines in (plain, quoted)]
+    for chunks in read:
+        assert len(chunks) == 3
+        assert [row_id for ids, _ in chunks for row_id in ids] == [row[1] for row in rows]
+        values = np.concatenate([inputs["input"] for _, inputs in chunks])
+        assert values.dtype == np.float32
+        want = np.array([[row[2], row[3], row[4], row[0]] for row in rows], dtype=np.float32)
+        assert np.array_equal(values, want)
+
+
+def test_csv_rows_without_an_id_column_are_numbered_and_hash_is_data_not_a_comment(store):
+    lines = ["sepal_length,sepal_width,petal_length,petal_width,note", "1,2,3,4,#first", "5,6,7,8,# second"]
+    chunks = list(objects.csv_chunks(csv_body(lines), store.get("iris"), "id", 10))
+    assert [ids for ids, _ in chunks] == [[0, 1]]
+    assert chunks[0][1]["input"].tolist() == [[1, 2, 3, 4], [5, 6, 7, 8]]
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ("9,9,9,9,9", "CSV line 4 has 5 fields; the header has 4"),
+        ("9,9,9", "CSV line 4 has 3 fields; the header has 4"),
+        ("9,,9,9", "CSV lines 2-5 hold a non-numeric feature"),
+        ("9,nine,9,9", "CSV lines 2-5 hold a non-numeric feature"),
+    ],
+    ids=["extra-field", "missing-field", "empty-field", "word"],
+)
+def test_a_bad_csv_line_among_good_ones_is_named(store, bad, reason):
+    lines = ["sepal_length,sepal_width,petal_length,petal_width", "1,2,3,4", "1,2,3,4", bad, "1,2,3,4"]
+    with pytest.raises(InvalidInput, match=reason):
+        list(objects.csv_chunks(csv_body(lines), store.get("iris"), "id", 10))
+
+
+def documents_as_dumps(ids: list, results: dict[str, np.ndarray], id_field: str) -> bytes:
+    return b"".join(dumps(document) + b"\n" for document in objects.documents(ids, results, id_field))
+
+
+ROWS = 5
+RESULTS = {
+    "classifier": {
+        "label": np.array([0, 2, 1, 1, 0], dtype=np.int64),
+        "probabilities": np.random.default_rng(1).random((ROWS, 3)).astype(np.float32),
+    },
+    "regressor": {"prediction": np.random.default_rng(2).normal(size=(ROWS, 1)).astype(np.float32)},
+    "vector": {"score": np.linspace(-1, 1, ROWS)},
+    "rank-3 and bool": {
+        "map": np.arange(ROWS * 6, dtype=np.int32).reshape(ROWS, 2, 3),
+        "flag": np.array([True, False, True, True, False]),
+        "100%": np.zeros((ROWS, 2), dtype=np.uint8),
+    },
+    "non-finite": {"value": np.array([[np.nan, 1.0], [np.inf, -np.inf], [0, 1], [2, 3], [4, 5]])},
+    "empty rows": {"nothing": np.zeros((ROWS, 0), dtype=np.float32)},
+    "strings": {"name": np.array(["a,b", '"c"', "d", "e", "f"], dtype=object)},
+}
+IDS = {
+    "strings": ["r1", 'quote"d', "comma,", "back\\slash", "é🙂"],
+    "integers": list(range(10, 10 + ROWS)),
+    "any JSON": [None, 1.5, True, ["x", "y"], {"k": "v"}],
+}
+
+
+@pytest.mark.parametrize("ids", IDS.values(), ids=list(IDS))
+@pytest.mark.parametrize("results", RESULTS.values(), ids=list(RESULTS))
+@pytest.mark.parametrize("id_field", ["id", 'row "%s" id'])
+def test_json_lines_are_the_bytes_dumps_gives_each_document(ids, results, id_field):
+    text = objects.JsonLines(id_field).encode(ids, results)
+    assert text == documents_as_dumps(ids, results, id_field)
+    assert [json.loads(line)[id_field] for line in text.splitlines()] == ids
