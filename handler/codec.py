@@ -7,9 +7,9 @@ import json
 import math
 import struct
 import warnings
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -79,23 +79,21 @@ def dumps(document: Any) -> bytes:
         return _encode(_finite_or_null(document)).encode()
 
 
-@dataclass
-class RequestedOutput:
+class RequestedOutput(NamedTuple):
     """One output the client asked for, and whether it wants it as binary data (None: unsaid)."""
 
     name: str
     binary: bool | None
 
 
-@dataclass
-class InferRequest:
+class InferRequest(NamedTuple):
     """A decoded infer request: tensors keyed by input name plus what to send back."""
 
     inputs: dict[str, np.ndarray]
-    outputs: list[RequestedOutput] = field(default_factory=list)
+    outputs: Sequence[RequestedOutput] = ()
     id: str | None = None
     binary_output: bool = False
-    parameters: dict[str, Any] = field(default_factory=dict)
+    parameters: Mapping[str, Any] = MappingProxyType({})
 
 
 def decode_infer_request(body: bytes, model: Model, header_length: int | None = None) -> InferRequest:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import onnxruntime as ort
@@ -30,19 +29,21 @@ _OPTIMIZATION = {
 }
 
 
-@dataclass(frozen=True)
-class TensorSpec:
+class TensorSpec(NamedTuple):
     """One model input or output: OIP name, datatype and shape (-1 for a dynamic dim)."""
 
     name: str
     datatype: str
     shape: tuple[int, ...]
-    dtype: np.dtype[Any] = field(init=False, compare=False)
-    batched: bool = field(init=False, compare=False)  # first dim dynamic: rows stack along it
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "dtype", NUMPY_DTYPES[self.datatype])
-        object.__setattr__(self, "batched", bool(self.shape) and self.shape[0] == -1)
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return NUMPY_DTYPES[self.datatype]
+
+    @property
+    def batched(self) -> bool:
+        """The first dimension is dynamic: rows stack along it."""
+        return bool(self.shape) and self.shape[0] == -1
 
     def fits(self, shape: tuple[int, ...]) -> bool:
         """True when `shape` has this spec's rank and every fixed dimension."""
@@ -60,8 +61,7 @@ class TensorSpec:
         return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
 
 
-@dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(NamedTuple):
     """What the JSON file beside a model may say about it."""
 
     name: str

@@ -83,7 +83,7 @@ class S3Writer:
         # The same records (a redelivered batch) land at the same key, overwriting rather than duplicating.
         key = self.key(source, hashlib.sha256(ids.encode()).hexdigest()[:32] + ".jsonl")
         if deadline.expired():
-            return {prediction.index: WRITE_DEADLINE_REASON for prediction in predictions}
+            return {prediction.position: WRITE_DEADLINE_REASON for prediction in predictions}
         try:
             self.s3.put_object(
                 Bucket=self.bucket,
@@ -94,7 +94,7 @@ class S3Writer:
             )
         except AWS_ERRORS as exc:
             reason = f"s3://{self.bucket}/{key} could not be written: {reason_of(exc)}"
-            return {prediction.index: reason for prediction in predictions}
+            return {prediction.position: reason for prediction in predictions}
         return {}
 
     def output_key(self, ref: ObjectRef) -> str:
@@ -256,16 +256,16 @@ class _EntryWriter:
         for batch in batches([(p, len(body)) for p, body in sized], 10, MESSAGE_BATCH_BYTES):
             entries = [sized[position] for position in batch]
             if deadline.expired():
-                failures.update({prediction.index: WRITE_DEADLINE_REASON for prediction, _ in entries})
+                failures.update({prediction.position: WRITE_DEADLINE_REASON for prediction, _ in entries})
                 continue
             try:
                 rejected = self.send(entries)
             except AWS_ERRORS as exc:
                 reason = f"{self.target} could not be written: {reason_of(exc)}"
-                failures.update({prediction.index: reason for prediction, _ in entries})
+                failures.update({prediction.position: reason for prediction, _ in entries})
                 continue
             for position, reason in rejected.items():
-                failures[entries[position][0].index] = f"{self.target} rejected the prediction: {reason}"
+                failures[entries[position][0].position] = f"{self.target} rejected the prediction: {reason}"
         return failures
 
     @property
@@ -422,7 +422,7 @@ class DynamoDbWriter:
         failures: dict[int, str] = {}
         for batch in self._batches(predictions):
             if deadline.expired():
-                failures.update({prediction.index: WRITE_DEADLINE_REASON for prediction in batch})
+                failures.update({prediction.position: WRITE_DEADLINE_REASON for prediction in batch})
                 continue
             failures.update(self._write_batch(batch, deadline))
         return failures
@@ -448,7 +448,7 @@ class DynamoDbWriter:
                 response = self.dynamodb.batch_write_item(RequestItems={self.table: request})
             except AWS_ERRORS as exc:
                 reason = f"DynamoDB table {self.table} could not be written: {reason_of(exc)}"
-                return {prediction.index: reason for prediction in pending.values()}
+                return {prediction.position: reason for prediction in pending.values()}
             request = response.get("UnprocessedItems", {}).get(self.table, [])
             left = {_fingerprint(entry["PutRequest"]["Item"]) for entry in request}
             pending = {key: prediction for key, prediction in pending.items() if key in left}
@@ -457,7 +457,7 @@ class DynamoDbWriter:
             attempt += 1
             if attempt >= DYNAMODB_ATTEMPTS or deadline.expired():
                 reason = f"DynamoDB table {self.table} left the item unprocessed after {attempt} attempts"
-                return {prediction.index: reason for prediction in pending.values()}
+                return {prediction.position: reason for prediction in pending.values()}
             self.sleep(min(0.05 * 2**attempt, 1.0))
 
     def open_object(self, ref: ObjectRef, model: Model, deadline: Deadline) -> ObjectSink:

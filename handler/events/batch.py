@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
@@ -21,16 +20,18 @@ from handler.store import ModelStore
 DEADLINE_REASON = "not processed: the invocation was about to time out"
 
 
-@dataclass
 class Outcome:
     """What became of each record of one invocation."""
 
-    records: Sequence[Record]
-    failures: dict[int, str] = field(default_factory=dict)
-    """The reason each failed record failed, by position; the first reason wins."""
-    results: list[dict[str, Any]] | None = None
-    """The predictions, when the destination is the response."""
-    objects: list[ObjectSummary] = field(default_factory=list)
+    __slots__ = ("failures", "objects", "records", "results")
+
+    def __init__(self, records: Sequence[Record]) -> None:
+        self.records = records
+        self.failures: dict[int, str] = {}
+        """The reason each failed record failed, by position; the first reason wins."""
+        self.results: list[dict[str, Any]] | None = None
+        """The predictions, when the destination is the response."""
+        self.objects: list[ObjectSummary] = []
 
     def fail(self, index: int, reason: str) -> None:
         """Mark a record failed and log it, once."""
@@ -125,7 +126,7 @@ class EventScorer:
         if ordered:
             outcome.fail_rest_of_groups()
             predictions = [
-                prediction for prediction in predictions if prediction.index not in outcome.failures
+                prediction for prediction in predictions if prediction.position not in outcome.failures
             ]
         invocation.encode += perf_counter() - encoding
         if self.writer.returns:
@@ -133,7 +134,7 @@ class EventScorer:
             for index, reason in self.writer.write(predictions, deadline, source).items():
                 outcome.fail(index, reason)
         else:
-            name = source + ":" + ",".join(records[p.index].identifier for p in predictions)
+            name = source + ":" + ",".join(records[p.position].identifier for p in predictions)
             writing = perf_counter()
             for index, reason in self.writer.write(predictions, deadline, name).items():
                 outcome.fail(index, reason)
@@ -141,7 +142,7 @@ class EventScorer:
         if ordered:
             outcome.fail_rest_of_groups()
         if self.writer.returns:
-            outcome.results = [p.document for p in predictions if p.index not in outcome.failures]
+            outcome.results = [p.document for p in predictions if p.position not in outcome.failures]
         invocation.failed = len(outcome.failures)
         return outcome
 

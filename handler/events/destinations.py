@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from handler.events.deadline import Deadline
 from handler.events.records import ObjectRef
@@ -14,11 +13,10 @@ from handler.store import Model
 WRITE_DEADLINE_REASON = "not written: the invocation was about to time out"
 
 
-@dataclass
-class Prediction:
+class Prediction(NamedTuple):
     """One record's result on its way to the destination."""
 
-    index: int
+    position: int
     """The record's position in the invocation, which failures are reported by."""
     record_id: str
     document: dict[str, Any]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -15,8 +15,7 @@ from handler.instances import rows_from_records, tensors_from_document, to_tenso
 from handler.store import Model, ModelStore
 
 
-@dataclass(frozen=True)
-class ObjectRef:
+class ObjectRef(NamedTuple):
     """One S3 object named by a notification: the version or ETag pins the exact bytes."""
 
     bucket: str
@@ -29,8 +28,7 @@ class ObjectRef:
         return f"s3://{self.bucket}/{self.key}"
 
 
-@dataclass
-class Record:
+class Record(NamedTuple):
     """One message or stream record as its source delivered it, not yet decoded."""
 
     identifier: str
@@ -39,7 +37,7 @@ class Record:
     """The source's own id for the record, used when the payload carries no id field."""
     body: Any
     """The payload: JSON text or bytes, or a document the source already parsed."""
-    attributes: Mapping[str, str] = field(default_factory=dict)
+    attributes: Mapping[str, str] = MappingProxyType({})
     """Message attributes that may name the model (`model`, `model_version`)."""
     group: str | None = None
     """The SQS FIFO message group, whose order a failure must not break."""
@@ -51,8 +49,7 @@ class Record:
     """Why the source could not unwrap the record (bad base64, say): it fails without decoding."""
 
 
-@dataclass
-class Decoded:
+class Decoded(NamedTuple):
     """A record's tensors for its model, ready to stack with other records' rows."""
 
     record: Record

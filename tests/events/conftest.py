@@ -46,7 +46,7 @@ def make_scorer(store: ModelStore) -> Callable[..., EventScorer]:
     def build(destination: Destination | None = None, **environ: str) -> EventScorer:
         settings = Settings.from_env(environ)
         if destination is not None:
-            settings = Settings(**{**settings.__dict__, "destination": destination})
+            settings = settings._replace(destination=destination)
         return EventScorer(store, settings, open_writer(settings.destination, settings))
 
     return build

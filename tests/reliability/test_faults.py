@@ -107,7 +107,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def scorer_for(destination: Destination) -> EventScorer:
-    settings = Settings(**{**SETTINGS.__dict__, "destination": destination})
+    settings = SETTINGS._replace(destination=destination)
     return EventScorer(STORE, settings, open_writer(destination, settings))
 
 
