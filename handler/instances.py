@@ -75,9 +75,14 @@ def tensors_from_columns(columns: Any, model: Model) -> dict[str, np.ndarray]:
 
 def rows_from_records(records: Sequence[Mapping[str, Any]], model: Model) -> np.ndarray:
     """Map named-feature records onto the model's single input, one row each, in feature order."""
-    return to_tensor(
-        [feature_row(record, model, index) for index, record in enumerate(records)], model.inputs[0]
-    )
+    names = model.features
+    try:
+        rows = [[record[name] for name in names] for record in records]
+    except KeyError:
+        for index, record in enumerate(records):
+            feature_row(record, model, index)  # raises, naming the first record that lacks a feature
+        raise
+    return to_tensor(rows, model.inputs[0])
 
 
 def feature_row(record: Mapping[str, Any], model: Model, index: int) -> list[Any]:

@@ -102,6 +102,18 @@ def test_rows_from_records_builds_one_row_per_record(store):
     np.testing.assert_array_equal(rows, [list(range(10))])
 
 
+def test_rows_from_records_names_the_first_record_that_lacks_a_feature(store):
+    full = dict(zip(IRIS_FEATURES, IRIS_ROWS[0], strict=True))
+    records = [full, full, {"sepal_length": 1.0}, {}]
+
+    with pytest.raises(InvalidInput) as raised:
+        rows_from_records(records, store.get("iris"))
+
+    assert raised.value.message.startswith(
+        "record 2 is missing features ['sepal_width', 'petal_length', 'petal_width']"
+    )
+
+
 @pytest.mark.parametrize(
     ("document", "message"),
     [

@@ -127,3 +127,26 @@ def test_json_lines_are_the_bytes_dumps_gives_each_document(ids, results, id_fie
     text = objects.JsonLines(id_field).encode(ids, results)
     assert text == documents_as_dumps(ids, results, id_field)
     assert [json.loads(line)[id_field] for line in text.splitlines()] == ids
+
+
+def test_json_lines_are_read_as_json_loads_reads_each_line(store):
+    rest = b'"sepal_width": 2, "petal_length": 3, "petal_width": 4}'
+    lines = [
+        b'{"id": "a", "sepal_length": 1, ' + rest,
+        b'  {"id": "b", "sepal_length": 5, ' + rest + b"  \r",
+        b'\xef\xbb\xbf{"id": "\\u00e9", "sepal_length": 1.5, ' + rest,  # a BOM, as json.loads allows
+    ]
+    ((ids, inputs),) = objects.jsonl_chunks(Body(b"\n".join(lines)), store.get("iris"), "id", 10)
+    assert ids == ["a", "b", "é"]
+    assert inputs["input"].tolist() == [[1, 2, 3, 4], [5, 2, 3, 4], [1.5, 2, 3, 4]]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [b'{"sepal_length": 1} {"sepal_length": 2}', b'{"sepal_length": 1', b"\xff{}", b"[1, 2"],
+    ids=["two-documents", "unclosed", "not-utf-8", "unclosed-list"],
+)
+def test_a_bad_json_line_is_named(store, bad):
+    good = b'{"sepal_length": 1, "sepal_width": 2, "petal_length": 3, "petal_width": 4}'
+    with pytest.raises(InvalidInput, match="JSON Lines line 2 is not valid JSON"):
+        list(objects.jsonl_chunks(Body(b"\n".join([good, bad, good])), store.get("iris"), "id", 10))
