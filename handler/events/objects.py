@@ -224,10 +224,11 @@ def csv_chunks(body: Any, model: Model, id_field: str, rows: int) -> Iterator[Ch
         raise InvalidInput(f"CSV header {header} lacks the model's features {absent}")
     columns = [header.index(name) for name in features]
     id_column = header.index(id_field) if id_field in header else None
-    # numpy's C reader takes every line of plain numeric CSV (the usual case) in one call.
+    # numpy's C reader takes every line of plain numeric CSV (the usual case) in one call; ids
+    # stay the column's text, so an id column that is also a feature takes the careful path.
     row_dtype = (
         np.dtype([(f"c{index}", spec.dtype if index in columns else object) for index in range(len(header))])
-        if spec.dtype.kind == "f"
+        if spec.dtype.kind == "f" and id_column not in columns
         else None
     )
     line = 2
@@ -253,9 +254,12 @@ def _numeric_table(
     text: str, row_dtype: np.dtype[Any], columns: list[int], id_column: int | None
 ) -> tuple[np.ndarray, list[Any] | None] | None:
     """The feature columns and ids of a block parsed by `np.loadtxt`; None if it refuses any line."""
+    lines = text.split("\n")
     try:
-        table = np.loadtxt(text.split("\n"), dtype=row_dtype, delimiter=",", comments=None, ndmin=1)
+        table = np.loadtxt(lines, dtype=row_dtype, delimiter=",", comments=None, ndmin=1)
     except ValueError:
+        return None
+    if len(table) != len(lines):  # loadtxt skips blank lines; a row each is what the ids count on
         return None
     first = table[f"c{columns[0]}"]
     values = np.empty((len(table), len(columns)), dtype=first.dtype)

@@ -150,3 +150,10 @@ def test_a_bad_json_line_is_named(store, bad):
     good = b'{"sepal_length": 1, "sepal_width": 2, "petal_length": 3, "petal_width": 4}'
     with pytest.raises(InvalidInput, match="JSON Lines line 2 is not valid JSON"):
         list(objects.jsonl_chunks(Body(b"\n".join([good, bad, good])), store.get("iris"), "id", 10))
+
+
+def test_an_id_column_that_is_also_a_feature_keeps_its_text(store):
+    lines = ["sepal_length,sepal_width,petal_length,petal_width", "1.50,2,3,4", "5,6,7,8"]
+    chunks = list(objects.csv_chunks(csv_body(lines), store.get("iris"), "sepal_length", 10))
+    assert [ids for ids, _ in chunks] == [["1.50", "5"]]
+    assert chunks[0][1]["input"].tolist() == [[1.5, 2, 3, 4], [5, 6, 7, 8]]
