@@ -4,7 +4,9 @@ Lambda's python3.12+ runtimes ship `snapshot_restore_py`. Where it is absent (py
 runs) `register` does nothing, at the cost of one failed import (about 0.1 ms).
 
 Before the snapshot, every model of the store runs once, so the snapshot holds sessions whose lazy
-setup (memory arenas, kernel choices) is done instead of leaving it to the first restored request.
+setup (memory arenas, kernel choices) is done instead of leaving it to the first restored request;
+then the callbacks registered with `on_snapshot(callback)` run, to build what a function otherwise
+builds on first use (the HTTP entry's FastAPI app): init is paid once, when the version is published.
 
 After a restore, many execution environments resume from the same memory image, so anything that
 was random or connected during init would be shared between them. The after-restore hook therefore
@@ -29,6 +31,7 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 _restore_callbacks: list[Callable[[], object]] = []
+_snapshot_callbacks: list[Callable[[], object]] = []
 
 
 class Warmable(Protocol):
@@ -43,10 +46,18 @@ def on_restore(callback: Callable[[], object]) -> Callable[[], object]:
     return callback
 
 
+def on_snapshot(callback: Callable[[], object]) -> Callable[[], object]:
+    """Call `callback` before a SnapStart snapshot, after the models' warm-up."""
+    _snapshot_callbacks.append(callback)
+    return callback
+
+
 def before_snapshot(models: Iterable[Warmable]) -> None:
-    """Run every model once, so the snapshot holds warmed sessions."""
+    """Run every model once, then the `on_snapshot` callbacks, so the snapshot holds it all built."""
     for model in models:
         model.warm_up()
+    for callback in list(_snapshot_callbacks):
+        callback()
 
 
 def after_restore() -> None:

@@ -274,5 +274,22 @@ def test_non_http_event_does_not_import_the_web_stack():
     assert _modules_loaded_after(SQS_EVENT) == []
 
 
-def test_http_event_imports_the_web_stack(load_event):
-    assert _modules_loaded_after(load_event("http-api-v2-infer")) == sorted(WEB_STACK)
+@pytest.mark.parametrize(
+    "fixture",
+    ["http-api-v2-infer", "rest-v1-predict-base64", "http-api-v2-sagemaker-invocations-csv", "alb-infer"],
+)
+def test_inference_requests_import_mangum_but_not_fastapi(load_event, fixture):
+    assert _modules_loaded_after(load_event(fixture)) == ["mangum"]
+
+
+def test_metadata_requests_do_not_import_fastapi(load_event):
+    event = load_event("http-api-v2-infer")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/v2/models/iris"
+    event["requestContext"]["http"]["method"] = "GET"
+    event["body"] = None
+
+    assert _modules_loaded_after(event) == ["mangum"]
+
+
+def test_the_docs_import_the_web_stack_on_first_use(load_event):
+    assert _modules_loaded_after(load_event("http-api-v2-docs")) == sorted(WEB_STACK)

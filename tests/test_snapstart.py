@@ -52,6 +52,7 @@ def runtime(monkeypatch) -> types.ModuleType:
     exec(FAKE_MODULE, module.__dict__)
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", module)
     monkeypatch.setattr(snapstart, "_restore_callbacks", [])
+    monkeypatch.setattr(snapstart, "_snapshot_callbacks", [])
     return module
 
 
@@ -132,3 +133,23 @@ def test_importing_handler_registers_hooks_for_its_store(tmp_path):
     # The function's own logs go to stdout too; the script's answer is the line it marks.
     [answer] = [line for line in result.stdout.splitlines() if line.startswith("hooks:")]
     assert answer == "hooks: True [True]"
+
+
+def test_the_http_entry_builds_its_fastapi_app_before_the_snapshot(tmp_path):
+    (tmp_path / "snapshot_restore_py.py").write_text(FAKE_MODULE)
+    script = textwrap.dedent(
+        """
+        import sys
+        import snapshot_restore_py as runtime
+        import handler.http
+
+        before = "fastapi" in sys.modules
+        runtime.snapshot()
+        print("fastapi:", before, "fastapi" in sys.modules, handler.http.app.app._app is not None)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]), "ONNX_LAMBDA_WARMUP": "0"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], check=True, cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "fastapi: False True True"

@@ -11,9 +11,11 @@ from handler.codec import dumps
 from handler.environment import SETTINGS, STORE, settle
 from handler.http.app import create_app
 from handler.invocation import CURRENT, INIT
+from handler.snapstart import on_snapshot
 
 INIT.lap("imports")
 app = create_app(STORE, SETTINGS)
+on_snapshot(app.prepare)  # with SnapStart, FastAPI is imported before the snapshot, not on first use
 # Mangum reads each event and shapes each response (`_serve`); the app has no lifespan to run.
 adapter = Mangum(app, lifespan="off")
 settle()

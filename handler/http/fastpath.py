@@ -1,4 +1,4 @@
-"""Serves the hot routes straight from ASGI, so inference skips the framework's per-request work."""
+"""Answers the API's routes before any web framework: inference, health checks and metadata."""
 
 from __future__ import annotations
 
@@ -27,26 +27,41 @@ _HEADER_LENGTH = HEADER_LENGTH.encode()
 
 
 class FastPath:
-    """Answers infer, predict, invocations and health checks; hands every other request to `app`.
+    """Answers infer, predict, invocations, health and metadata; hands every other request to FastAPI.
 
     These routes are also declared on the FastAPI app, which documents them in OpenAPI and serves
-    them the same way through `InferenceService`; this layer only skips FastAPI's routing,
-    dependency solving and middleware, which cost more than the inference itself on small models.
+    them the same way through `InferenceService`; this layer skips FastAPI's routing, dependency
+    solving and middleware, which cost more than the inference itself on small models, and spares
+    the function FastAPI's import until a request needs it (the docs, an unknown path or method).
     """
 
-    def __init__(self, app: ASGIApp, service: InferenceService) -> None:
-        """Wrap `app`.
+    def __init__(self, service: InferenceService, framework: Callable[[], ASGIApp]) -> None:
+        """Serve `service`'s routes.
 
-        app: the FastAPI application, for every route not answered here.
         service: the behaviour shared with the FastAPI routes.
+        framework: builds the FastAPI app, for every request not answered here; called once, on
+            the first such request (or by `prepare`).
         """
-        self.app = app
         self.service = service
+        self.framework = framework
+        self._app: ASGIApp | None = None
         self.health = {
             "/v2/health/live": service.live,
             "/v2/health/ready": service.ready,
             "/ping": service.live,
+            "/v2": service.server_metadata,
         }
+
+    @property
+    def app(self) -> ASGIApp:
+        """The FastAPI app, built on first use."""
+        if self._app is None:
+            self._app = self.framework()
+        return self._app
+
+    def prepare(self) -> None:
+        """Build the FastAPI app now (before a SnapStart snapshot, say) rather than on first use."""
+        _ = self.app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,12 +95,16 @@ class FastPath:
         root = scope.get("root_path")
         if root and path.startswith(root):
             path = path[len(root) :]
+        service = self.service
         if method == "GET":
-            health = self.health.get(path)
-            return None if health is None else lambda body: health
+            constant = self.health.get(path)
+            if constant is not None:
+                return lambda body: constant
+            return _metadata_route(service, path)
         if method != "POST":
             return None
-        service = self.service
+        if path == "/v2/repository/index":
+            return lambda body: service.repository_index()
         if path.startswith("/v2/models/") and path.endswith(_INFER):
             parts = path[len("/v2/models/") : -len(_INFER)].split("/")
             if len(parts) == 1 and parts[0]:
@@ -116,6 +135,27 @@ class FastPath:
             return error_reply(exc.status, exc.message)
         except Exception as exc:
             return internal_error(scope, exc)
+
+
+def _metadata_route(service: InferenceService, path: str) -> Route | None:
+    """GET /v2/models/{name}[/versions/{version}][/ready], as FastAPI would match them."""
+    if not path.startswith("/v2/models/"):
+        return None
+    parts = path[len("/v2/models/") :].split("/")
+    ready = parts[-1] == "ready" and len(parts) in (2, 4)
+    if ready:
+        parts.pop()
+    if not all(parts):
+        return None
+    if len(parts) == 1:
+        name, version = parts[0], None
+    elif len(parts) == 3 and parts[1] == "versions":
+        name, version = parts[0], parts[2]
+    else:
+        return None
+    if ready:
+        return lambda body: service.model_ready(name, version)
+    return lambda body: service.model_metadata(name, version)
 
 
 def _headers(scope: Scope, *names: bytes) -> list[str | None]:

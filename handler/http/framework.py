@@ -1,4 +1,9 @@
-"""The FastAPI application: Open Inference Protocol v2, v1 predict and SageMaker routes."""
+"""The FastAPI application: every route declared and documented (OpenAPI at /openapi.json, /docs).
+
+Importing FastAPI costs about 250 ms of cold start, so this module is imported, and the app built,
+only when a request needs it: `FastPath` answers the inference, health and metadata routes itself,
+and hands FastAPI what is left (the docs, unknown paths and methods).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from handler.codec import HEADER_LENGTH
 from handler.errors import OnnxLambdaError
-from handler.http.fastpath import FastPath
 from handler.http.service import (
     SERVER_NAME,
     SERVER_VERSION,
@@ -19,9 +23,6 @@ from handler.http.service import (
     error_reply,
     internal_error,
 )
-from handler.http.stage import StagePath
-from handler.settings import Settings
-from handler.store import ModelStore
 
 _TENSOR = {
     "type": "object",
@@ -123,9 +124,8 @@ def send(reply: Reply) -> Response:
     return Response(reply.body, reply.status, reply.headers, media_type=reply.content_type)
 
 
-def create_app(store: ModelStore, settings: Settings) -> StagePath:
-    """Build the ASGI application over a loaded model store."""
-    service = InferenceService(store, settings)
+def fastapi_app(service: InferenceService) -> FastAPI:
+    """Build the FastAPI application over the routes' shared behaviour."""
     app = FastAPI(
         title=SERVER_NAME,
         version=SERVER_VERSION,
@@ -200,7 +200,7 @@ def create_app(store: ModelStore, settings: Settings) -> StagePath:
     async def invocations(request: Request) -> Response:
         return send(service.invocations(await request.body(), request.headers.get("content-type")))
 
-    return StagePath(FastPath(app, service))
+    return app
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from time import perf_counter
-from typing import Any
+from typing import Any, NamedTuple
 
 from handler.codec import decode_infer_request, dumps, encode_infer_response, parse_json
 from handler.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
@@ -27,8 +25,7 @@ SERVER_NAME = "onnx-lambda"
 SERVER_VERSION = "0.1.0"
 
 
-@dataclass(slots=True)
-class Reply:
+class Reply(NamedTuple):
     """A response ready to send: status, body bytes and headers."""
 
     status: int
@@ -212,6 +209,10 @@ def _csv_rows(body: bytes) -> list[list[float]]:
 def internal_error(scope: Mapping[str, Any], exc: BaseException) -> Reply:
     """Log a real fault with its traceback and a request id; the caller sees only the id."""
     context = scope.get("aws.context")
-    request_id = getattr(context, "aws_request_id", None) or str(uuid.uuid4())
+    request_id = getattr(context, "aws_request_id", None)
+    if request_id is None:  # served outside Lambda
+        import uuid
+
+        request_id = str(uuid.uuid4())
     logger.error("internal error on request %s", request_id, exc_info=exc)
     return error_reply(500, f"internal error; request id {request_id}", {"x-request-id": request_id})

@@ -48,6 +48,10 @@ class StagePath:
         enter_stage(scope)
         await self.app(scope, receive, send)
 
+    def prepare(self) -> None:
+        """Build the FastAPI app now rather than on first use (see `FastPath.prepare`)."""
+        self.app.prepare()
+
     def answer(self, scope: Scope, body: bytes) -> Response:
         """Answer one request from Lambda (see `FastPath.answer`)."""
         enter_stage(scope)
