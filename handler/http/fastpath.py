@@ -45,7 +45,8 @@ class FastPath:
         self.service = service
         self.framework = framework
         self._app: ASGIApp | None = None
-        self.health = {
+        # GET routes whose reply never changes: built once, at init.
+        self.constant_replies = {
             "/v2/health/live": service.live,
             "/v2/health/ready": service.ready,
             "/ping": service.live,
@@ -90,14 +91,14 @@ class FastPath:
         return {"status": reply.status, "headers": headers, "body": reply.body}
 
     def route(self, scope: Scope) -> Route | None:
-        """The hot route serving this request, as a function of its body; None for FastAPI's routes."""
+        """The route answered here for this request, as a function of its body; None for FastAPI."""
         method, path = scope["method"], scope["path"]
         root = scope.get("root_path")
         if root and path.startswith(root):
             path = path[len(root) :]
         service = self.service
         if method == "GET":
-            constant = self.health.get(path)
+            constant = self.constant_replies.get(path)
             if constant is not None:
                 return lambda body: constant
             return _metadata_route(service, path)
