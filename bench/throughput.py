@@ -68,8 +68,8 @@ def table(result: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "Per-record: one session run per SQS message, or per CSV row (at most "
-        f"{events.PER_ROW_LIMIT:,} rows, rate extrapolated).",
+        "Per-record: the same parsing and output, one session run per row (S3: an object of at most "
+        f"the first {events.PER_ROW_LIMIT:,} rows; rows/s compared).",
         "",
         "| S3 CSV rows | RSS before MB | peak RSS while scoring MB | growth MB |",
         "|---:|---:|---:|---:|",
