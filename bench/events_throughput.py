@@ -42,7 +42,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-MODEL_PATH = ROOT / "models" / "iris.onnx"
 IN_BUCKET, OUT_BUCKET = "bench-in", "bench-out"
 SQS_MESSAGES, SQS_ROWS = 10, 100
 IMAGE_ROWS = 2
@@ -87,7 +86,6 @@ def bundled(name: str) -> Bundled:
 
 
 IRIS = Bundled("iris", ("sepal_length", "sepal_width", "petal_length", "petal_width"), "input", (4,))
-FEATURES = IRIS.features
 
 
 def csv_object(rows: int, model: Bundled = IRIS) -> bytes:
@@ -456,7 +454,7 @@ def cold_start(runs: int, event_file: Path) -> dict[str, float]:
     env = {**os.environ, **BASE_ENV, "ONNX_LAMBDA_DESTINATION": "return"}
     scenarios = {
         "event path": [PYTHON, "-c", COLD_EVENT_PATH, str(event_file)],
-        "floor": [PYTHON, "-c", "import sys\n" + COLD_FLOOR, str(MODEL_PATH)],
+        "floor": [PYTHON, "-c", "import sys\n" + COLD_FLOOR, str(IRIS.path)],
     }
     times: dict[str, list[float]] = {name: [] for name in scenarios}
     for _ in range(runs + 1):
@@ -547,7 +545,7 @@ def report(throughput: dict[str, dict[str, Any]], rss: list[dict[str, Any]], col
     return "\n".join(lines)
 
 
-def scenarios(model: Bundled, csv_rows: int, repeats: int) -> dict[str, dict[str, Any]]:
+def model_scenarios(model: Bundled, csv_rows: int, repeats: int) -> dict[str, dict[str, Any]]:
     """Each throughput scenario of `model` in its own fresh interpreter (S3 CSV for tabular models)."""
     rows_each = SQS_ROWS if model.tabular else IMAGE_ROWS
     # A millisecond-scale SQS round gets 40 rounds per repeat; an image model's takes ~0.5 s.
@@ -588,12 +586,12 @@ def main() -> int:
     if args.models:
         throughput: dict[str, dict[str, Any]] = {}
         for name in args.models.split(","):
-            throughput.update(scenarios(bundled(name.strip()), args.csv_rows, args.repeats))
+            throughput.update(model_scenarios(bundled(name.strip()), args.csv_rows, args.repeats))
             print(f"{name} done", file=sys.stderr, flush=True)
         lines, _ = throughput_table(throughput)
         print("\n".join([*lines, "", *costs_table(throughput)]))
     else:
-        throughput = scenarios(IRIS, args.csv_rows, args.repeats)
+        throughput = model_scenarios(IRIS, args.csv_rows, args.repeats)
         print("throughput done", file=sys.stderr, flush=True)
         rss = memory(args.csv_rows, 3)
         print("memory done", file=sys.stderr, flush=True)
