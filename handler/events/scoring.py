@@ -4,8 +4,7 @@ model's batch limit allows, and the outputs split back per record."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -19,8 +18,7 @@ Outputs = dict[str, np.ndarray]
 DEADLINE_REASON = "not scored: the invocation was about to time out"
 
 
-@dataclass
-class Scored:
+class Scored(NamedTuple):
     """One record's share of its chunk's session run: output tensors and per-row predictions."""
 
     decoded: Decoded
