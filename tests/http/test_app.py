@@ -14,9 +14,8 @@ import httpx
 import numpy as np
 import onnxruntime as ort
 import pytest
-from mangum import Mangum
 
-from handler.http.app import create_app
+from handler.http.app import adapter_for, answer_event, create_app
 from handler.settings import BUNDLED_MODELS, Settings
 from handler.store import ModelStore
 
@@ -62,10 +61,11 @@ class AsgiClient:
 
 
 class LambdaClient:
-    """Requests as HTTP API (payload 2.0) events through Mangum, as API Gateway would send them."""
+    """Requests as HTTP API (payload 2.0) events, answered the way `handler.http.lambda_handler` does."""
 
     def __init__(self, app: Any, template: dict[str, Any], context: Any, decode: Any) -> None:
-        self.adapter = Mangum(app, lifespan="off")
+        self.app = app
+        self.adapter = adapter_for(app)
         self.template = template
         self.context = context
         self.decode = decode
@@ -80,7 +80,7 @@ class LambdaClient:
         event["headers"] = {**kept, **{k.lower(): v for k, v in (headers or {}).items()}}
         event["body"] = base64.b64encode(body).decode()
         event["isBase64Encoded"] = True
-        response = self.decode(self.adapter(event, self.context))
+        response = self.decode(answer_event(self.adapter, self.app, event, self.context))
         return Answer(response.status, response.headers, response.body)
 
 

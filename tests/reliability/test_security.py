@@ -20,7 +20,6 @@ from typing import Any
 
 import boto3
 import pytest
-from mangum import Mangum
 from reliability_support import (
     ROOT,
     SETOSA,
@@ -36,7 +35,7 @@ from reliability_support import (
 import handler
 from handler.environment import STORE
 from handler.errors import ModelLoadError
-from handler.http.app import create_app
+from handler.http.app import adapter_for, answer_event, create_app
 from handler.settings import BUNDLED_MODELS, Settings
 from handler.store import ModelStore
 from onnx_lambda.context import LambdaContext
@@ -70,14 +69,16 @@ def test_the_body_and_batch_caps_are_the_configured_ones() -> None:
     settings = Settings(
         models=str(BUNDLED_MODELS), model_names=("iris",), max_body_bytes=2048, max_batch_size=3
     )
-    adapter = Mangum(create_app(ModelStore.load(settings), settings), lifespan="off")
+    app = create_app(ModelStore.load(settings), settings)
+    adapter = adapter_for(app)
 
     def infer(rows: int, padding: int = 0) -> tuple[int, Any]:
         document = {
             "inputs": [{"name": "input", "shape": [rows, 4], "datatype": "FP32", "data": [SETOSA] * rows}]
         }
         body = json.dumps(document).encode() + b" " * padding
-        status, answer = http_answer(adapter(http_event("/v2/models/iris/infer", body), LambdaContext()))
+        event = http_event("/v2/models/iris/infer", body)
+        status, answer = http_answer(answer_event(adapter, app, event, LambdaContext()))
         return status, json.loads(answer)
 
     assert infer(3)[0] == 200
