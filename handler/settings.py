@@ -52,8 +52,8 @@ class Settings(NamedTuple):
     """The function's configuration, cast and checked; build it with `Settings.from_env()`.
 
     Immutable. Settings and the other value types on the cold path are NamedTuples, not
-    dataclasses: `dataclasses` costs 2 ms to import and about 0.5 ms per class to build, which the
-    event path's cold start would pay and NamedTuples do not.
+    dataclasses: a dataclass compiles its generated methods when its module is imported, 0.3-1.4 ms
+    per class here, which every cold start would pay; a NamedTuple takes about 0.2 ms.
     """
 
     models: str = str(BUNDLED_MODELS)
