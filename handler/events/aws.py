@@ -16,8 +16,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from handler.codec import dumps
 from handler.errors import DestinationError
 from handler.events.deadline import Deadline
-from handler.events.destinations import WRITE_DEADLINE_REASON, ObjectSink, Prediction, Writer, batches
+from handler.events.destinations import WRITE_DEADLINE_REASON, ObjectSink, Prediction, Writer
 from handler.events.dynamodb_json import to_dynamodb, writable
+from handler.events.grouping import groups
 from handler.events.records import PREDICTION_ATTRIBUTES, SCORED_FROM, ObjectRef
 from handler.settings import Destination, Settings
 from handler.store import Model
@@ -253,7 +254,7 @@ class _EntryWriter:
     def write(self, predictions: Sequence[Prediction], deadline: Deadline, name: str) -> dict[int, str]:
         sized = [(prediction, dumps(prediction.document)) for prediction in predictions]
         failures: dict[int, str] = {}
-        for batch in batches([(p, len(body)) for p, body in sized], 10, MESSAGE_BATCH_BYTES):
+        for batch in groups([len(body) for _, body in sized], 10, MESSAGE_BATCH_BYTES):
             entries = [sized[position] for position in batch]
             if deadline.expired():
                 failures.update({prediction.position: WRITE_DEADLINE_REASON for prediction, _ in entries})

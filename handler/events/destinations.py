@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from handler.events.deadline import Deadline
@@ -104,17 +104,3 @@ def open_writer(destination: Destination, settings: Settings) -> Writer:
     from handler.events import aws  # keeps boto3 out of the `return` cold start
 
     return aws.open_writer(destination, settings)
-
-
-def batches(sized: Sequence[tuple[Prediction, int]], count: int, max_bytes: int) -> Iterator[list[int]]:
-    """Positions into `sized`, grouped to at most `count` entries and `max_bytes` per API call."""
-    batch: list[int] = []
-    total = 0
-    for position, (_, size) in enumerate(sized):
-        if batch and (len(batch) == count or total + size > max_bytes):
-            yield batch
-            batch, total = [], 0
-        batch.append(position)
-        total += size
-    if batch:
-        yield batch

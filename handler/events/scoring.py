@@ -10,6 +10,7 @@ import numpy as np
 
 from handler.errors import OnnxLambdaError
 from handler.events.deadline import Deadline
+from handler.events.grouping import groups
 from handler.events.records import Decoded
 from handler.instances import predictions
 from handler.store import Model
@@ -59,17 +60,9 @@ def score(
 def _chunks(positions: list[int], decoded: Sequence[Decoded], model: Model) -> Iterator[list[int]]:
     """Consecutive records whose rows add up to at most the model's batch limit (a record is never split)."""
     stackable = all(spec.batched for spec in model.inputs)
-    chunk: list[int] = []
-    rows = 0
-    for position in positions:
-        size = decoded[position].rows
-        if chunk and (not stackable or rows + size > model.max_batch_size):
-            yield chunk
-            chunk, rows = [], 0
-        chunk.append(position)
-        rows += size
-    if chunk:
-        yield chunk
+    sizes = [decoded[position].rows for position in positions]
+    for group in groups(sizes, len(sizes) if stackable else 1, model.max_batch_size):
+        yield [positions[index] for index in group]
 
 
 def _run(model: Model, items: list[Decoded], fail: Callable[[Decoded, str], None]) -> list[Scored | None]:
