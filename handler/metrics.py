@@ -5,8 +5,8 @@ Each line holds one `_aws` block with one metric directive (namespace, one dimen
 FunctionName, EventSource, Model) and the values at the root. All of a line but its numbers and ids
 is constant for each kind of invocation: the start (source and model) for each source and model, and
 the long end (the metric directive, the function name) for each shape (cold or warm, model run or
-not, destination written or not). Each is built the first time it occurs; an invocation formats
-only its numbers and ids between them, in one f-string (in this hot spot, every further
+not, destination written or not). Each pair is built the first time it occurs (`frame`); an
+invocation formats only its numbers and ids between them (in this hot spot, every further
 concatenation or tuple shows in the benchmark).
 
 On Lambda, whose runtime flushes stdout on every write, the line goes out in one `os.write` on
@@ -19,8 +19,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from collections.abc import Callable
+from time import time as _time
 
 from handler.invocation import MIXED, InitTimings, Invocation
 
@@ -68,6 +68,8 @@ class EmbeddedMetrics:
         self.tails: list[str | None] = [None] * 8
         # By source and model (MIXED for several, None for none): the escaped start of the record.
         self.subjects: dict[tuple[str, object], str] = {}
+        # By source, model and shape: the text before the numbers and after them.
+        self.frames: dict[tuple[str, object, int], tuple[str, str]] = {}
         # Lambda's runtime wraps stdout in a writer that flushes every write (awslambdaric's
         # Unbuffered); only then is writing straight to the descriptor in order with everything else.
         stdout = sys.stdout
@@ -130,45 +132,78 @@ class EmbeddedMetrics:
             text += f',"DestinationWriteLatency":{int(invocation.write * 1e6)}'
         return text
 
+    def frame(self, invocation: Invocation, model: object, shape: int) -> tuple[str, str]:
+        """The constant text before and after a record's numbers, for this source, model and shape."""
+        subject = self.subjects.get((invocation.source, model)) or self.subject(invocation, model)
+        cold, ran, wrote = shape >= 4, bool(shape & 2), bool(shape & 1)
+        tail = self.tails[shape] or self.tail(cold, ran, wrote)
+        frame = (subject + ',"RecordsScored":', tail)
+        self.frames[invocation.source, model, shape] = frame
+        return frame
+
     def record(self, invocation: Invocation) -> str:
-        """The invocation's metrics record: one line of JSON."""
+        """The invocation's metrics record: one line of JSON.
+
+        The common record on Lambda (warm, one model run, a request id and a trace header, nothing
+        written) is one f-string between its cached frame; others add their rarer values.
+        """
         cold, rows, wrote, failed = invocation.cold, invocation.rows, invocation.wrote, invocation.failed
         model = invocation.model if invocation.models < 2 else MIXED
-        subject = self.subjects.get((invocation.source, model)) or self.subject(invocation, model)
-        tail = self.tails[cold * 4 + (rows > 0) * 2 + wrote] or self.tail(cold, rows > 0, wrote)
+        shape = cold * 4 + (rows > 0) * 2 + wrote
+        head, tail = self.frames.get((invocation.source, model, shape)) or self.frame(
+            invocation, model, shape
+        )
         if rows:
             decode, run, encode = (
                 int(invocation.decode * 1e6),
                 int(invocation.run * 1e6),
                 int(invocation.encode * 1e6),
             )
-            values = (
-                f',"RecordsScored":{invocation.records - failed},"RecordsFailed":{failed},"BatchSize":{rows}'
+            numbers = (
+                f'{invocation.records - failed},"RecordsFailed":{failed},"BatchSize":{rows}'
                 f',"InferenceLatency":{decode + run + encode},"InferenceLatencyDecode":{decode}'
                 f',"InferenceLatencyRun":{run},"InferenceLatencyEncode":{encode}'
             )
         else:
-            values = f',"RecordsScored":{invocation.records - failed},"RecordsFailed":{failed}'
+            numbers = f'{invocation.records - failed},"RecordsFailed":{failed}'
         if cold or wrote:
-            values += self.rare(invocation)
+            numbers += self.rare(invocation)
         # Properties, not metrics: the correlation ids, present only when known.
         request_id, trace_id = invocation.request_id, invocation.trace_id
-        ids = "" if request_id is None else ',"requestId":' + _escape(request_id[:128])
-        if trace_id is not None:
-            ids += ',"xray_trace_id":' + _escape(trace_id[:256])
+        if (
+            request_id is None
+            or trace_id is None
+            or invocation.traceparent is not None
+            or invocation.client_request_id is not None
+        ):
+            ids = self.ids(invocation)
+        else:
+            ids = f',"requestId":{_escape(request_id[:128])},"xray_trace_id":{_escape(trace_id[:256])}'
+        return f'{head}{numbers}{ids},"_aws":{{"Timestamp":{int(_time() * 1000)}{tail}'
+
+    @staticmethod
+    def ids(invocation: Invocation) -> str:
+        """The correlation ids a record carries, each only when known."""
+        ids = ""
+        if invocation.request_id is not None:
+            ids += ',"requestId":' + _escape(invocation.request_id[:128])
+        if invocation.trace_id is not None:
+            ids += ',"xray_trace_id":' + _escape(invocation.trace_id[:256])
         if invocation.traceparent is not None:
             ids += ',"traceparent":' + _escape(invocation.traceparent[:256])
         if invocation.client_request_id is not None:
             ids += ',"x_request_id":' + _escape(invocation.client_request_id[:256])
-        return f'{subject}{values}{ids},"_aws":{{"Timestamp":{int(time.time() * 1000)}{tail}'
+        return ids
 
     def emit(self, invocation: Invocation) -> None:
         """Write the invocation's record to stdout, where CloudWatch Logs picks it up."""
         line = self.record(invocation)
         if sys.stdout is self.lambda_stdout:
-            data = line.encode()
             # A blocking write of a line this short (under PIPE_BUF) goes out whole, in one piece.
-            while data:
-                data = data[os.write(self.fd, data) :]
+            data = line.encode()
+            written = os.write(self.fd, data)
+            while written < len(data):
+                data = data[written:]
+                written = os.write(self.fd, data)
             return
         sys.stdout.write(line)

@@ -2,7 +2,8 @@
 
 Each source is one small class that recognises its event (`infer`), turns it into records, and
 turns the outcome back into what that source expects. `SOURCES` is tried in order, first match
-wins, as Mangum's HANDLERS are; S3 before the generic EventBridge source that would also match.
+wins, as Mangum's HANDLERS are: SQS, the most common, first; S3's EventBridge notifications before
+the generic EventBridge source that would also match them.
 """
 
 from __future__ import annotations
@@ -43,9 +44,9 @@ class Source(Protocol):
 
 
 SOURCES: tuple[Source, ...] = (
+    SqsSource(),
     S3Source(),
     S3EventBridgeSource(),
-    SqsSource(),
     SnsSource(),
     KinesisSource(),
     DynamoDbSource(),
