@@ -64,11 +64,8 @@ class EmbeddedMetrics:
         self.namespace = namespace
         self.function_name = function_name
         self.init = init
-        # By shape (cold * 4 + ran * 2 + wrote): the constant tail.
-        self.tails: list[str | None] = [None] * 8
-        # By source and model (MIXED for several, None for none): the escaped start of the record.
-        self.subjects: dict[tuple[str, object], str] = {}
-        # By source, model and shape: the text before the numbers and after them.
+        # By source, model (MIXED for several, None for none) and shape (cold * 4 + ran * 2 + wrote):
+        # the text before the numbers and after them.
         self.frames: dict[tuple[str, object, int], tuple[str, str]] = {}
         # Lambda's runtime wraps stdout in a writer that flushes every write (awslambdaric's
         # Unbuffered); only then is writing straight to the descriptor in order with everything else.
@@ -87,7 +84,7 @@ class EmbeddedMetrics:
         )
 
     def subject(self, invocation: Invocation, model: object) -> str:
-        """The start of a record: EventSource, Model, model_version; escaped once per source and model."""
+        """The start of a record: EventSource, Model, model_version."""
         if model is None:
             name, version = NO_MODEL, None
         elif model is MIXED:
@@ -98,7 +95,6 @@ class EmbeddedMetrics:
         text = f'{{"EventSource":{_escape(invocation.source[:255])},"Model":{_escape(name[:255])}'
         if version is not None:
             text += f',"model_version":{_escape(version[:128])}'
-        self.subjects[invocation.source, model] = text
         return text
 
     def tail(self, cold: bool, ran: bool, wrote: bool) -> str:
@@ -112,9 +108,7 @@ class EmbeddedMetrics:
             separators=(",", ":"),
         )
         function = _escape(self.function_name[:255])
-        text = f',"CloudWatchMetrics":[{directive}]}},"FunctionName":{function},"ColdStart":{int(cold)}}}\n'
-        self.tails[cold * 4 + ran * 2 + wrote] = text
-        return text
+        return f',"CloudWatchMetrics":[{directive}]}},"FunctionName":{function},"ColdStart":{int(cold)}}}\n'
 
     def rare(self, invocation: Invocation) -> str:
         """The values only some records carry: init durations (cold starts), write latency."""
@@ -133,11 +127,10 @@ class EmbeddedMetrics:
         return text
 
     def frame(self, invocation: Invocation, model: object, shape: int) -> tuple[str, str]:
-        """The constant text before and after a record's numbers, for this source, model and shape."""
-        subject = self.subjects.get((invocation.source, model)) or self.subject(invocation, model)
-        cold, ran, wrote = shape >= 4, bool(shape & 2), bool(shape & 1)
-        tail = self.tails[shape] or self.tail(cold, ran, wrote)
-        frame = (subject + ',"RecordsScored":', tail)
+        """The constant text before and after a record's numbers, for this source, model and shape;
+        built once for each."""
+        tail = self.tail(shape >= 4, bool(shape & 2), bool(shape & 1))
+        frame = (self.subject(invocation, model) + ',"RecordsScored":', tail)
         self.frames[invocation.source, model, shape] = frame
         return frame
 

@@ -152,6 +152,21 @@ def test_records_of_one_writer_carry_only_their_own_correlation_ids():
     assert first["requestId"] == traced.request_id
 
 
+@pytest.mark.parametrize("trace_id", ["Root=1-6b133e0f-5d5991182044eb5ed27a5094;Sampled=0", 'Root="\n\\'])
+def test_a_record_with_lambdas_request_and_trace_ids_carries_both_escaped(trace_id):
+    metrics = EmbeddedMetrics("OnnxLambda", "scorer", init_timings())
+    current = invocation(cold=False, ran=True, wrote=False)
+    current.trace_id = trace_id
+
+    line = metrics.record(current)
+
+    root = check_emf(line)
+    assert line.count("\n") == 1
+    assert (root["requestId"], root["xray_trace_id"]) == (current.request_id, trace_id)
+    assert "traceparent" not in root
+    assert "x_request_id" not in root
+
+
 # --- through the Lambda entry point ----------------------------------------------------------------
 
 

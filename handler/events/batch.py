@@ -133,7 +133,7 @@ class EventScorer:
             # The response carries the predictions: nothing to write, no batch name to build.
             for index, reason in self.writer.write(predictions, deadline, source).items():
                 outcome.fail(index, reason)
-        else:
+        elif predictions:  # no write, and no DestinationWriteLatency, when nothing was scored
             name = source + ":" + ",".join(records[p.position].identifier for p in predictions)
             writing = perf_counter()
             for index, reason in self.writer.write(predictions, deadline, name).items():

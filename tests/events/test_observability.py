@@ -82,6 +82,23 @@ def test_writing_to_a_destination_is_timed(load_event, capsys, landing, make_sco
     assert record["RecordsScored"] == len(event["Records"])
 
 
+def test_a_batch_with_nothing_scored_writes_nothing(load_event, capsys, landing, make_scorer, monkeypatch):
+    s3 = landing("s3")
+    monkeypatch.setattr(handler.events, "SCORER", make_scorer(s3.destination))
+    event = load_event("sqs-batch")
+    for message in event["Records"]:
+        message["body"] = "{not json"
+    capsys.readouterr()
+
+    response = handler.events.lambda_handler(event, LambdaContext())
+
+    assert len(failed_ids(response)) == len(event["Records"])
+    assert s3.read() == []
+    (record,) = emf_records(capsys.readouterr().out)
+    assert (record["RecordsScored"], record["RecordsFailed"]) == (0, len(event["Records"]))
+    assert "DestinationWriteLatency" not in record
+
+
 def test_an_unrecognised_event_is_logged_and_still_counted(capsys):
     with json_logs() as logs, pytest.raises(Exception, match="no event source recognises"):
         handler.events.lambda_handler({"hello": "world\nforged"}, LambdaContext())
