@@ -38,6 +38,7 @@ ON_COLD_START = (
     ("InitDurationImports", MILLISECONDS),
     ("InitDurationModelLoad", MILLISECONDS),
     ("InitDurationWarmUp", MILLISECONDS),
+    ("InitDurationDestination", MILLISECONDS),
 )
 # Warm latencies of small models are tens of microseconds: whole microseconds keep them exact, and
 # formatting integers costs half what formatting floats does.
@@ -121,6 +122,7 @@ class EmbeddedMetrics:
                 f',"InitDurationImports":{phases.get("imports", 0.0) * 1000:.3f}'
                 f',"InitDurationModelLoad":{phases.get("model_load", 0.0) * 1000:.3f}'
                 f',"InitDurationWarmUp":{phases.get("warm_up", 0.0) * 1000:.3f}'
+                f',"InitDurationDestination":{phases.get("destination", 0.0) * 1000:.3f}'
             )
         if invocation.wrote:
             text += f',"DestinationWriteLatency":{int(invocation.write * 1e6)}'

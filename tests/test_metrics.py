@@ -21,7 +21,13 @@ from onnx_lambda.context import LambdaContext
 
 ROOT = Path(__file__).resolve().parent.parent
 ALWAYS = {"ColdStart", "RecordsScored", "RecordsFailed"}
-INIT = {"InitDuration", "InitDurationImports", "InitDurationModelLoad", "InitDurationWarmUp"}
+INIT = {
+    "InitDuration",
+    "InitDurationImports",
+    "InitDurationModelLoad",
+    "InitDurationWarmUp",
+    "InitDurationDestination",
+}
 INFERENCE = {
     "BatchSize",
     "InferenceLatency",
@@ -39,7 +45,7 @@ class RanModel:
 
 def init_timings() -> InitTimings:
     init = InitTimings()
-    init.phases = {"imports": 0.2, "model_load": 0.05, "warm_up": 0.01}
+    init.phases = {"imports": 0.2, "model_load": 0.05, "warm_up": 0.01, "destination": 0.03}
     init.total = 0.3
     return init
 
@@ -107,6 +113,7 @@ def test_values_are_the_measured_phases():
     assert root["InitDurationImports"] == pytest.approx(200)
     assert root["InitDurationModelLoad"] == pytest.approx(50)
     assert root["InitDurationWarmUp"] == pytest.approx(10)
+    assert root["InitDurationDestination"] == pytest.approx(30)
     assert metric_units(root)["InitDuration"] == "Milliseconds"
 
 

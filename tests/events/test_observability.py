@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +16,8 @@ from log_capture import json_logs
 
 import handler.events
 from onnx_lambda.context import LambdaContext
+
+ROOT = Path(__file__).resolve().parents[2]
 
 HOSTILE_IDS = [
     pytest.param("msg-1", id="plain"),
@@ -108,3 +114,35 @@ def test_an_unrecognised_event_is_logged_and_still_counted(capsys):
     assert "stackTrace" not in line
     (record,) = emf_records(capsys.readouterr().out)
     assert record["EventSource"] == "unknown"
+
+
+COLD_EVENT_SCRIPT = """
+import handler.events
+from onnx_lambda.context import LambdaContext
+event = {"Records": [{"eventSource": "aws:sqs", "messageId": "m-1", "body": "{not json"}]}
+handler.events.lambda_handler(event, LambdaContext())
+"""
+
+
+def test_the_cold_record_accounts_for_the_destination_client():
+    # An SQS destination: boto3 is imported and its client created at init. The one message fails,
+    # so nothing is sent anywhere and no AWS endpoint is needed.
+    done = subprocess.run(
+        [sys.executable, "-c", COLD_EVENT_SCRIPT],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+        env={
+            **os.environ,
+            "ONNX_LAMBDA_MODEL_NAMES": "iris",
+            "ONNX_LAMBDA_DESTINATION": "sqs://predictions",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        },
+    )
+
+    (cold,) = emf_records(done.stdout)
+    phases = ("Imports", "ModelLoad", "WarmUp", "Destination")
+    accounted = sum(cold[f"InitDuration{phase}"] for phase in phases)
+    assert cold["InitDurationDestination"] > 0
+    assert cold["InitDuration"] >= accounted >= 0.8 * cold["InitDuration"]
