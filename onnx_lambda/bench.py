@@ -24,7 +24,7 @@ SECTIONS = ("coldstart", "latency", "throughput", "cost")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quick", action="store_true", help="fewer runs and cases: under two minutes")
+    parser.add_argument("--quick", action="store_true", help="fewer runs and cases: under a minute")
     parser.add_argument(
         "--sections",
         nargs="+",
