@@ -22,7 +22,8 @@ ASSUMPTIONS = (
     f"Prices: {prices.PRICES_SOURCE}, read {prices.PRICES_DATE}. "
     f"Durations measured on this machine count as one full vCPU ({prices.MB_PER_VCPU} MB); below that "
     f"they are scaled by {prices.MB_PER_VCPU}/memory, above it kept as measured (a request runs on one "
-    "thread). arm64 assumed as fast as x86_64. Billed duration rounded up to 1 ms. Init time billed and "
+    "thread). arm64 assumed as fast as x86_64. "
+    f"Billed duration rounded up to {prices.BILLING_GRANULARITY_MS} ms. Init time billed and "
     "amortised over {invocations} invocations per execution environment."
 )
 
@@ -30,6 +31,12 @@ ASSUMPTIONS = (
 def scaled_ms(measured_ms: float, memory_mb: int) -> float:
     """The duration at `memory_mb`, from one measured at a full vCPU."""
     return measured_ms * max(1.0, prices.MB_PER_VCPU / memory_mb)
+
+
+def billed_ms(duration_ms: float) -> int:
+    """The milliseconds Lambda bills for `duration_ms`: rounded up to the billing granularity."""
+    granularity = prices.BILLING_GRANULARITY_MS
+    return math.ceil(duration_ms / granularity) * granularity
 
 
 def usd_per_million(
@@ -43,11 +50,10 @@ def usd_per_million(
     """USD per million predictions: compute, requests and amortised init."""
     gb = memory_mb / 1024
     rate = prices.USD_PER_GB_SECOND[arch]
-    billed_ms = math.ceil(scaled_ms(invoke_ms, memory_mb) / prices.BILLING_GRANULARITY_MS)
-    per_invoke = billed_ms / 1000 * gb * rate + prices.USD_PER_REQUEST
+    per_invoke = billed_ms(scaled_ms(invoke_ms, memory_mb)) / 1000 * gb * rate + prices.USD_PER_REQUEST
     if prices.INIT_IS_BILLED:
-        init_billed = math.ceil(scaled_ms(init_ms, memory_mb)) / 1000 * gb * rate
-        per_invoke += init_billed / invocations_per_environment
+        init_usd = billed_ms(scaled_ms(init_ms, memory_mb)) / 1000 * gb * rate
+        per_invoke += init_usd / invocations_per_environment
     return per_invoke / predictions_per_invoke * 1_000_000
 
 

@@ -31,12 +31,12 @@ from typing import Any
 
 import psutil
 
-from onnx_lambda.emulator.config import FunctionConfig
-from onnx_lambda.emulator.server import EmulatorConfig, ThreadedEmulator
-
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from onnx_lambda.emulator.config import FunctionConfig  # noqa: E402
+from onnx_lambda.emulator.server import EmulatorConfig, ThreadedEmulator  # noqa: E402
 
 FLAT_MB = 4.0
 """Growth after warm-up allowed before the soak calls the memory not flat."""

@@ -12,6 +12,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -58,14 +59,10 @@ def _bench_modules() -> Any:
 
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
+    lscpu = shutil.which("lscpu")
+    described = subprocess.run([lscpu], capture_output=True, text=True, check=False).stdout if lscpu else ""
     model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in subprocess.run(
-                ["lscpu"], capture_output=True, text=True, check=False
-            ).stdout.splitlines()
-            if line.startswith("Model name")
-        ),
+        (line.split(":", 1)[1].strip() for line in described.splitlines() if line.startswith("Model name")),
         platform.processor() or "unknown",
     )
     versions = {}
