@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import http_event
+from bench.common import http_event, percentile
 from bench.tutorial_app import tutorial
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -103,11 +103,6 @@ def measure(handler: Handler, event: dict[str, Any], calls: int) -> list[float]:
     if response["statusCode"] != 200:
         raise SystemExit(f"benchmark request failed: {response}")
     return latencies
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def run(rounds: int, calls: int, rows: int, model_name: str) -> dict[str, dict[str, float]]:

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import percentile  # noqa: E402
 from onnx_lambda.emulator.config import FunctionConfig  # noqa: E402
 from onnx_lambda.emulator.server import EmulatorConfig, ThreadedEmulator  # noqa: E402
 
@@ -132,11 +133,6 @@ def client(host: str, port: int, count: int, offset: int, result: Result, lock: 
         result.latencies_ms.extend(latencies)
         result.errors.update(errors)
         result.sent += count
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def run_load(requests: int, clients: int, memory_mb: int = 1024) -> dict[str, Any]:

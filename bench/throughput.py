@@ -21,8 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import events_throughput as events
 from bench.common import Progress
 
-VARIANTS = ("onnx-lambda", "floor", "per-record")
-
 
 def run(repeats: int, s3_rows: int, rss_rows: int, rss_repeats: int) -> dict[str, Any]:
     """Rows/s of every variant per scenario, and peak RSS against the S3 object's size."""
@@ -47,7 +45,7 @@ def run(repeats: int, s3_rows: int, rss_rows: int, rss_repeats: int) -> dict[str
             "rows_per_s": measured[variant]["rows"] / measured[variant]["seconds"],
         }
         for (scenario, rows), measured in scenarios.items()
-        for variant in VARIANTS
+        for variant in events.VARIANTS
     ]
     return {"results": results, "memory": memory}
 
