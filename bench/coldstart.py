@@ -43,8 +43,9 @@ SCENARIOS = (
     ("events-no-pyc", "onnx-lambda events, no .pyc shipped", "handler.events", "sqs"),
     ("http-no-pyc", "onnx-lambda HTTP, no .pyc shipped", "handler.http", "http"),
 )
-# Lambda's /var/task is read-only: a package shipped without bytecode compiles every module (ours
-# and the libraries') at every cold start. An empty, unwritable-by-policy cache prefix shows that.
+# Lambda's /var/task is read-only: a package shipped without bytecode compiles its own modules and
+# its libraries' at every cold start. A bytecode cache holding only the standard library's .pyc, with
+# writing turned off, shows that (see no_pyc_environment).
 NO_PYC = ("events-no-pyc", "http-no-pyc")
 
 
@@ -65,15 +66,18 @@ def environment(model: str) -> dict[str, str]:
 
 
 def no_pyc_environment(
-    env: dict[str, str], scenarios: list[tuple[str, str, str, str | None]], model: str, events: dict[str, Any]
+    env: dict[str, str],
+    scenarios: list[tuple[str, str, str, str | None]],
+    model: str,
+    events: dict[str, Any],
+    prefix: str,
 ) -> dict[str, str]:
-    """An environment whose bytecode cache holds the standard library's .pyc files and nothing else.
+    """An environment whose bytecode cache, at `prefix`, holds the standard library's .pyc and nothing else.
 
     On Lambda the runtime's standard library is precompiled; what a deployment may lack is bytecode
-    for its own code and its packages. One run fills the cache, then everything under the project
-    and site-packages is removed from it, and writing is turned off.
+    for its own code and its packages. One run of each scenario fills the cache, then everything
+    under the project and site-packages is removed from it, and writing is turned off.
     """
-    prefix = tempfile.mkdtemp(prefix="onnx-lambda-no-pyc-")
     filling = dict(env, PYTHONPYCACHEPREFIX=prefix)
     for _key, _label, scenario, kind in scenarios:
         run_once(scenario, model, events[kind] if kind else None, filling)
@@ -110,21 +114,21 @@ def run_once(
     return sample
 
 
-def run(runs: int, model: str, keys: tuple[str, ...] | None = None) -> dict[str, Any]:
+def run(runs: int, model: str) -> dict[str, Any]:
     """`runs` interleaved rounds of every scenario; medians per phase, and the raw samples."""
-    scenarios = [s for s in SCENARIOS if keys is None or s[0] in keys]
     events = first_events(model)
     env = environment(model)
-    no_pyc = no_pyc_environment(env, [s for s in scenarios if s[0] in NO_PYC], model, events)
-    samples: dict[str, list[dict[str, float]]] = {key: [] for key, *_ in scenarios}
+    samples: dict[str, list[dict[str, float]]] = {key: [] for key, *_ in SCENARIOS}
     progress = Progress(f"cold start {model}", runs)
-    for _ in range(runs):
-        for key, _label, scenario, kind in scenarios:
-            chosen_env = no_pyc if key in NO_PYC else env
-            samples[key].append(run_once(scenario, model, events[kind] if kind else None, chosen_env))
-        progress.step()
+    with tempfile.TemporaryDirectory(prefix="onnx-lambda-no-pyc-") as prefix:
+        no_pyc = no_pyc_environment(env, [s for s in SCENARIOS if s[0] in NO_PYC], model, events, prefix)
+        for _ in range(runs):
+            for key, _label, scenario, kind in SCENARIOS:
+                chosen_env = no_pyc if key in NO_PYC else env
+                samples[key].append(run_once(scenario, model, events[kind] if kind else None, chosen_env))
+            progress.step()
     summary = {}
-    for key, label, _scenario, _kind in scenarios:
+    for key, label, _scenario, _kind in SCENARIOS:
         rows = samples[key]
         summary[key] = {
             "label": label,
