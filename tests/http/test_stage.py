@@ -75,17 +75,35 @@ def test_inference_and_errors_behind_a_named_stage(get, load_event):
 
 
 @pytest.mark.parametrize(
+    ("stage", "path"),
+    [("v2", "/v2/health/ready"), ("v2", "/v2/models/iris"), ("docs", "/docs")],
+)
+def test_a_rest_stage_named_like_a_route_prefix_still_routes(get, load_event, stage, path):
+    response = get(rest_get(load_event("rest-v1-infer"), path, f"/{stage}{path}"))
+
+    assert response.status == 200
+
+
+def test_an_http_api_stage_named_like_a_route_prefix_still_routes(get, load_event):
+    ready = get(http_api_get(load_event("http-api-v2-docs"), "v2", "/v2/health/ready"))
+
+    assert ready.status == 200
+
+
+@pytest.mark.parametrize(
     ("event", "path", "prefix"),
     [
-        ({"requestContext": {"stage": "prod", "path": "/prod/docs"}}, "/docs", "/prod"),
-        ({"requestContext": {"stage": "prod", "path": "/ml/docs"}}, "/docs", "/ml"),
-        ({"requestContext": {"stage": "prod", "path": "/docs"}}, "/docs", ""),
-        ({"requestContext": {"stage": "prod"}}, "/prod/docs", "/prod"),
-        ({"requestContext": {"stage": "$default"}}, "/docs", ""),
-        ({"requestContext": {"elb": {"targetGroupArn": "arn"}}}, "/docs", ""),
+        ({"requestContext": {"stage": "prod", "path": "/prod/docs"}}, "/docs", ("/prod", False)),
+        ({"requestContext": {"stage": "v2", "path": "/v2/v2/models"}}, "/v2/models", ("/v2", False)),
+        ({"requestContext": {"stage": "prod", "path": "/ml/docs"}}, "/docs", ("/ml", False)),
+        ({"requestContext": {"stage": "prod", "path": "/docs"}}, "/docs", ("", False)),
+        ({"requestContext": {"stage": "prod"}}, "/prod/docs", ("/prod", True)),
+        ({"requestContext": {"stage": "$default"}}, "/docs", ("", False)),
+        ({"requestContext": {"elb": {"targetGroupArn": "arn"}}}, "/docs", ("", False)),
     ],
     ids=[
         "rest-stage",
+        "rest-stage-named-like-a-route",
         "rest-custom-domain-base-path",
         "rest-custom-domain-root",
         "http-api-stage",
