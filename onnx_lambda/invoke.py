@@ -16,9 +16,7 @@ import time
 from pathlib import Path
 
 from onnx_lambda.context import LambdaContext
-from onnx_lambda.emulator.config import FunctionConfig
 from onnx_lambda.emulator.logs import Report
-from onnx_lambda.emulator.pool import Function, Invocation
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +37,9 @@ def report_line(request_id: str, duration_ms: float, memory_mb: int, init_ms: fl
 
 def invoke_cold(args: argparse.Namespace, payload: bytes) -> int:
     """Run the event in a fresh emulated execution environment; print response, logs and REPORT."""
+    from onnx_lambda.emulator.config import FunctionConfig
+    from onnx_lambda.emulator.pool import Function, Invocation  # processes and psutil: --cold only
+
     config = FunctionConfig(
         handler=args.handler, memory_mb=args.memory, timeout_s=args.timeout, concurrency=1
     )
@@ -73,9 +74,12 @@ def main(args: argparse.Namespace) -> int:
     # output: it goes to stderr with START/END/REPORT, leaving stdout to the response.
     logs = contextlib.redirect_stdout(sys.stderr)
     started = time.perf_counter()
-    with logs:
-        import handler  # the import is the init phase being measured
-
+    try:
+        with logs:
+            import handler  # the import is the init phase being measured
+    except Exception as exc:  # an init error: Lambda answers with it, and so do we, without a traceback
+        print(json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__}, indent=2))
+        return 1
     init_ms = (time.perf_counter() - started) * 1000
     context = LambdaContext(memory_limit_in_mb=args.memory, timeout_seconds=args.timeout)
     print(f"START RequestId: {context.aws_request_id} Version: $LATEST", file=sys.stderr)

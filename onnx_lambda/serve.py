@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,7 +18,10 @@ def main(args: argparse.Namespace) -> int:
         os.environ["ONNX_LAMBDA_MODELS"] = args.models
     import uvicorn
 
-    from handler.http import app
-
+    try:
+        from handler.http import app  # the function's init: settings read, models loaded
+    except Exception as exc:
+        print(f"onnx-lambda serve: the function cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", lifespan="off")
     return 0
