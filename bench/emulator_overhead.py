@@ -72,8 +72,13 @@ class Emulator:
             banner += line
             if "Ctrl-C to stop" in line:
                 break
-        self.http = _port(re.search(r"stage \$default: (http://\S+)", banner))
-        self.invoke = _port(re.search(r"Lambda Invoke API: (http://\S+)", banner))
+        http_url = re.search(r"stage \$default: (http://\S+)", banner)
+        invoke_url = re.search(r"Lambda Invoke API: (http://\S+)", banner)
+        if http_url is None or invoke_url is None:
+            self.process.terminate()
+            _wait_or_kill(self.process)
+            raise SystemExit(f"onnx-lambda run did not start; it printed:\n{banner[-3000:]}")
+        self.http, self.invoke = _port(http_url), _port(invoke_url)
         self.reports: queue.Queue[tuple[str, float]] = queue.Queue()
         self.init_lines: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -89,11 +94,19 @@ class Emulator:
 
     def stop(self) -> None:
         self.process.send_signal(2)
-        self.process.wait(30)
+        _wait_or_kill(self.process, 30)
 
 
-def _port(match: re.Match[str] | None) -> int:
-    assert match is not None
+def _wait_or_kill(process: subprocess.Popen[str], timeout: float = 10) -> None:
+    """Wait for a child that was asked to stop; kill it if it has not stopped within `timeout` s."""
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _port(match: re.Match[str]) -> int:
     return int(match.group(1).rsplit(":", 1)[1])
 
 
@@ -160,22 +173,28 @@ def main() -> None:
         return
 
     bare = subprocess.Popen([sys.executable, __file__, "--bare-server"], stdout=subprocess.PIPE, text=True)
-    assert bare.stdout is not None
-    bare_port = int(bare.stdout.readline())
-    emulator = Emulator()
-    event = (EVENTS / "http-api-v2-infer.json").read_bytes()
-    invoke_path = "/2015-03-31/functions/onnx-lambda/invocations"
-    floor = Target("bare HTTP server (floor)", bare_port, "/", INFER, None)
-    doors = [
-        Target("API Gateway door, POST /v2/models/iris/infer", emulator.http, "/v2/models/iris/infer", INFER,
-               emulator.reports),
-        Target("Invoke API, http-api-v2-infer.json", emulator.invoke, invoke_path, event, emulator.reports),
-    ]  # fmt: skip
+    emulator = None
     try:
+        assert bare.stdout is not None
+        bare_port = int(bare.stdout.readline())
+        emulator = Emulator()
+        event = (EVENTS / "http-api-v2-infer.json").read_bytes()
+        invoke_path = "/2015-03-31/functions/onnx-lambda/invocations"
+        floor = Target("bare HTTP server (floor)", bare_port, "/", INFER, None)
+        doors = [
+            Target("API Gateway door, POST /v2/models/iris/infer", emulator.http, "/v2/models/iris/infer",
+                   INFER, emulator.reports),
+            Target("Invoke API, http-api-v2-infer.json", emulator.invoke, invoke_path, event,
+                   emulator.reports),
+        ]  # fmt: skip
         run_rounds([floor, *doors], args.rounds, args.requests)
     finally:
-        emulator.stop()
-        bare.terminate()
+        try:
+            if emulator is not None:
+                emulator.stop()
+        finally:
+            bare.terminate()
+            _wait_or_kill(bare)
 
     def p90(values: list[float]) -> float:
         return percentile(values, 0.9)
