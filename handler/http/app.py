@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import binascii
 from typing import Any
 
 from mangum import Mangum
 
-from handler.codec import dumps
+from handler.errors import UnrecognisedEvent
 from handler.http.fastpath import FastPath
 from handler.http.service import InferenceService
 from handler.http.stage import StagePath
@@ -27,11 +26,7 @@ def create_app(store: ModelStore, settings: Settings) -> StagePath:
     return StagePath(FastPath(service, framework))
 
 
-BAD_BASE64: Any = {
-    "status": 400,
-    "headers": [(b"content-type", b"application/json")],
-    "body": dumps({"error": "the request body is marked isBase64Encoded but is not valid base64"}),
-}
+BAD_BASE64 = "the request body is marked isBase64Encoded but is not valid base64"
 
 
 def adapter_for(app: StagePath) -> Mangum:
@@ -44,11 +39,25 @@ def answer_event(adapter: Mangum, app: StagePath, event: dict[str, Any], context
 
     Mangum reads the event into an ASGI scope and body and turns the response back into the shape
     the event's front door expects (API Gateway REST or HTTP API, ALB, Function URL); `app.answer`
-    stands where Mangum's HTTPCycle would run the app.
+    stands where Mangum's HTTPCycle would run the app. An event no front door would send (made by
+    hand, say) is an UnrecognisedEvent that says so, not an error from inside Mangum.
     """
-    shape = adapter.infer(event, context)
+    try:
+        shape = adapter.infer(event, context)
+        scope = shape.scope
+    except (AttributeError, KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise _malformed(exc) from None
     try:
         body = shape.body
-    except binascii.Error:  # garbage in a base64 body is the client's mistake
-        return shape(BAD_BASE64)
-    return shape(app.answer(shape.scope, body))
+    except ValueError:  # binascii.Error, or non-ASCII text marked base64: the client's mistake
+        return shape(app.refuse(scope, 400, BAD_BASE64))
+    except (AttributeError, TypeError) as exc:  # a body that is not text
+        raise _malformed(exc) from None
+    return shape(app.answer(scope, body))
+
+
+def _malformed(exc: BaseException) -> UnrecognisedEvent:
+    return UnrecognisedEvent(
+        f"the HTTP event is malformed ({type(exc).__name__}: {exc}); expected the shape API Gateway, "
+        "an ALB or a Function URL sends, as in events/*.json"
+    )

@@ -86,9 +86,11 @@ class FastPath:
         route = self.route(scope)
         if route is None:
             return run_cycle(self.app, scope, body, echo)
-        reply = self.guarded(route, scope, body)
-        headers: Any = response_headers(reply, echo)  # (name, value) tuples; Mangum unpacks any pair
-        return {"status": reply.status, "headers": headers, "body": reply.body}
+        return _response(self.guarded(route, scope, body), echo)
+
+    def refuse(self, scope: Scope, status: int, message: str) -> Response:
+        """An error reply, with the correlation headers, for a request whose body could not be read."""
+        return _response(error_reply(status, message), correlate(scope))
 
     def route(self, scope: Scope) -> Route | None:
         """The route answered here for this request, as a function of its body; None for FastAPI."""
@@ -180,6 +182,12 @@ async def read_body(receive: Receive) -> bytes:
         message = await receive()
         chunks.append(message.get("body", b""))
     return b"".join(chunks)
+
+
+def _response(reply: Reply, echo: Headers) -> Response:
+    """A `Reply` as Mangum's Response, with the request's correlation headers (`echo`)."""
+    headers: Any = response_headers(reply, echo)  # (name, value) tuples; Mangum unpacks any pair
+    return {"status": reply.status, "headers": headers, "body": reply.body}
 
 
 def response_headers(reply: Reply, echo: Headers | None = None) -> Headers:

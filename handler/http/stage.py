@@ -59,3 +59,7 @@ class StagePath:
         """Answer one request from Lambda (see `FastPath.answer`)."""
         enter_stage(scope)
         return self.app.answer(scope, body)
+
+    def refuse(self, scope: Scope, status: int, message: str) -> Response:
+        """Refuse a request whose body could not be read (see `FastPath.refuse`)."""
+        return self.app.refuse(scope, status, message)

@@ -15,7 +15,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from handler.http.app import adapter_for, answer_event, create_app
+from handler.errors import UnrecognisedEvent
+from handler.http.app import BAD_BASE64, adapter_for, answer_event, create_app
 from handler.settings import BUNDLED_MODELS, Settings
 from handler.store import ModelStore
 
@@ -473,3 +474,43 @@ def test_fault_is_500_with_a_request_id_and_no_stack_trace(client_for, faulty_ap
     logged = [record for record in caplog.records if request_id in record.getMessage()]
     assert logged
     assert logged[0].exc_info is not None
+
+
+# --- events no front door would send ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", ["!!!not base64@@@", "é"], ids=["garbage", "not-ascii"])
+def test_a_body_marked_base64_that_is_not_is_a_400_with_the_request_id(app, load_event, body):
+    event = load_event("http-api-v2-infer")
+    event.update(body=body, isBase64Encoded=True)
+    event["headers"]["x-request-id"] = "req-77"
+
+    response = answer_event(adapter_for(app), app, event, None)
+
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"]) == {"error": BAD_BASE64}
+    assert response["headers"]["x-request-id"] == "req-77"
+
+
+def _body_object(event: dict[str, Any]) -> None:
+    event["body"] = {"inputs": []}
+
+
+def _no_request_line(event: dict[str, Any]) -> None:
+    del event["requestContext"]["http"]
+
+
+def _no_front_door(event: dict[str, Any]) -> None:
+    event.clear()
+    event.update(httpMethod="POST", requestContext={})
+
+
+@pytest.mark.parametrize(
+    "spoil", [_body_object, _no_request_line, _no_front_door], ids=lambda f: f.__name__[1:]
+)
+def test_a_malformed_http_event_says_so_instead_of_failing_inside_mangum(app, load_event, spoil):
+    event = load_event("http-api-v2-infer")
+    spoil(event)
+
+    with pytest.raises(UnrecognisedEvent, match=r"the HTTP event is malformed .*; expected the shape"):
+        answer_event(adapter_for(app), app, event, None)
