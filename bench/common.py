@@ -13,7 +13,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
 EVENTS = ROOT / "events"
-RESULTS = ROOT / "bench" / "results"
 PYTHON = sys.executable
 
 if str(ROOT) not in sys.path:
@@ -115,10 +114,6 @@ class Progress:
             file=sys.stderr,
             flush=True,
         )
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def model_inputs(model: str) -> list[tuple[str, list[int]]]:

@@ -148,12 +148,10 @@ def events_for(model: str, rows: int) -> dict[str, dict[str, Any]]:
     }
 
 
-def variants_for(path: str, session: Any, ours: Handler, label: str, floors: bool) -> dict[str, Handler]:
-    if not floors:
-        return {label: ours}
+def variants_for(path: str, session: Any, ours: Handler) -> dict[str, Handler]:
     if path == "v2-json":
         return {
-            label: ours,
+            "onnx-lambda": ours,
             "handwritten": handwritten(session),
             "bare-asgi": bare_asgi(session),
             "tutorial": tutorial(session),
@@ -163,7 +161,7 @@ def variants_for(path: str, session: Any, ours: Handler, label: str, floors: boo
         "v1-predict": handwritten_predict,
         "sqs-1-record": handwritten_sqs,
     }
-    return {label: ours, "handwritten": by_path[path](session)}
+    return {"onnx-lambda": ours, "handwritten": by_path[path](session)}
 
 
 def check(response: Any) -> None:
@@ -212,8 +210,6 @@ def run(
     budget: float,
     max_calls: int,
     paths: tuple[str, ...] = PATHS,
-    label: str = "onnx-lambda",
-    floors: bool = True,
 ) -> dict[str, Any]:
     """Every (model, rows, path, variant) case: p50/p90/p99 and a sample of latencies."""
     # 64 cnn images are 5.4 MB of JSON: over the default body limit, under Lambda's 6 MB payload.
@@ -228,7 +224,7 @@ def run(
         for rows in rows_list:
             events = events_for(model, rows)
             for path in paths:
-                ours = variants_for(path, session, handler.lambda_handler, label, floors)
+                ours = variants_for(path, session, handler.lambda_handler)
                 for variant, function in ours.items():
                     cases.append((model, rows, path, variant, function, events[path]))
     calls: dict[int, int] = {}
@@ -263,21 +259,18 @@ def run(
     return {"rounds": rounds, "cases": results}
 
 
-def table(result: dict[str, Any]) -> str:
+def table(cases: list[dict[str, Any]]) -> str:
+    """One row per case, its p50 beside the hand-written floor's for the same model, rows and path."""
     lines = [
-        "| model | rows | path | variant | p50 µs | p90 µs | p99 µs | p50 ÷ floor p50 |",
-        "|---|---:|---|---|---:|---:|---:|---:|",
+        "| model | rows | path | variant | p50 µs | p90 µs | p99 µs | CPU p50 µs | p50 ÷ hand-written |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|",
     ]
-    floors = {
-        (c["model"], c["rows"], c["path"]): c["p50_us"]
-        for c in result["cases"]
-        if c["variant"] == "handwritten"
-    }
-    for case in result["cases"]:
-        ratio = case["p50_us"] / floors[(case["model"], case["rows"], case["path"])]
+    floors = {(c["model"], c["rows"], c["path"]): c["p50_us"] for c in cases if c["variant"] == "handwritten"}
+    for c in cases:
+        ratio = c["p50_us"] / floors[(c["model"], c["rows"], c["path"])]
         lines.append(
-            f"| {case['model']} | {case['rows']} | {case['path']} | {case['variant']} | "
-            f"{case['p50_us']:.0f} | {case['p90_us']:.0f} | {case['p99_us']:.0f} | {ratio:.2f} |"
+            f"| {c['model']} | {c['rows']} | {c['path']} | {c['variant']} | {c['p50_us']:,.0f} | "
+            f"{c['p90_us']:,.0f} | {c['p99_us']:,.0f} | {c['cpu_p50_us']:,.0f} | {ratio:.2f} |"
         )
     return "\n".join(lines)
 
@@ -292,22 +285,10 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=0.1, help="seconds per variant per round")
     parser.add_argument("--max-calls", type=int, default=2000)
     parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS))
-    parser.add_argument("--label", default="onnx-lambda", help="the name onnx-lambda's rows carry")
-    parser.add_argument("--no-floors", action="store_true", help="time onnx-lambda alone")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    result = run(
-        args.models,
-        args.rows,
-        args.rounds,
-        args.budget,
-        args.max_calls,
-        tuple(args.paths),
-        args.label,
-        not args.no_floors,
-    )
-    if not args.no_floors:
-        print(table(result))
+    result = run(args.models, args.rows, args.rounds, args.budget, args.max_calls, tuple(args.paths))
+    print(table(result["cases"]))
     if args.json:
         args.json.write_text(json.dumps(result))
     return 0

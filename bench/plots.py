@@ -21,7 +21,6 @@ PHASE_COLOURS = {
 }
 VARIANT_COLOURS = {
     "onnx-lambda": "#4c72b0",
-    "onnx-lambda, metrics off": "#64b5cd",
     "handwritten": "#55a868",
     "floor": "#55a868",
     "bare-asgi": "#8172b3",

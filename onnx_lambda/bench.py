@@ -2,12 +2,14 @@
 
 Runs the modules under bench/ (each usable alone), writes bench/results/results.json, results.md
 and PNG figures, and checks the performance targets against baselines measured in the same run.
-Sections not chosen keep their previous figures. Progress goes to stderr.
+Sections not chosen keep their previous figures; the files are rewritten after each section, so a
+section that fails leaves those finished before it. Progress goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import datetime
 import json
 import os
@@ -31,7 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         choices=SECTIONS,
         default=list(SECTIONS),
-        help="which sections to run (memory is measured by coldstart and throughput); default all",
+        help="which sections to run (memory is measured by coldstart and throughput); default all. "
+        "cost prices the coldstart, latency and throughput figures, from this run or kept from the last, "
+        "and is skipped while any of the three is missing",
     )
     parser.add_argument("--runs", type=int, help="fresh processes per cold-start scenario (9; quick 3)")
     parser.add_argument(
@@ -52,6 +56,7 @@ def _bench_modules() -> Any:
         sys.path.insert(0, str(ROOT))
     import bench.coldstart
     import bench.cost
+    import bench.latency
     import bench.throughput
 
     return bench
@@ -107,13 +112,7 @@ def run_latency(quick: bool, raw: Path) -> dict[str, Any]:
     for name, options, env in children:
         _say(f"warm latency: {name} (child process)")
         out = raw / f"{name}.json"
-        subprocess.run(
-            [sys.executable, script, "--json", str(out), *options],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            cwd=ROOT,
-            env={**os.environ, **env},
-        )
+        _run_child(name, [sys.executable, script, "--json", str(out), *options], env)
         parts[name] = json.loads(out.read_text())
     plain = parts.pop("latency-metrics-off")
     return {
@@ -121,6 +120,27 @@ def run_latency(quick: bool, raw: Path) -> dict[str, Any]:
         "cases": [case for part in parts.values() for case in part["cases"]],
         "metrics_off": plain["cases"],
     }
+
+
+def _run_child(name: str, command: list[str], env: dict[str, str]) -> None:
+    """Run one child benchmark, its progress passed through; if it fails, say which and how it ended."""
+    child = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
+    assert child.stderr is not None
+    tail: collections.deque[str] = collections.deque(maxlen=30)
+    for line in child.stderr:
+        sys.stderr.write(line)
+        tail.append(line)
+    if child.wait() != 0:
+        raise RuntimeError(
+            f"{name} exited with status {child.returncode}; its stderr ended:\n{''.join(tail)}"
+        )
 
 
 def _case(latency: dict[str, Any], model: str, rows: int, path: str, variant: str) -> dict[str, Any] | None:
@@ -287,13 +307,13 @@ def markdown(results: dict[str, Any], bench: Any) -> str:
     if "coldstart" in results:
         parts += ["", "## Cold start", "", bench.coldstart.table(results["coldstart"])]
     if "latency" in results:
-        parts += ["", "## Warm latency", "", latency_table(results["latency"]["cases"])]
+        parts += ["", "## Warm latency", "", bench.latency.table(results["latency"]["cases"])]
         if results["latency"].get("metrics_off"):
             parts += [
                 "",
                 "The target cases again with ONNX_LAMBDA_METRICS=0, beside floors timed in the same process:",
                 "",
-                latency_table(results["latency"]["metrics_off"]),
+                bench.latency.table(results["latency"]["metrics_off"]),
             ]
     if "throughput" in results:
         parts += ["", "## Batch throughput and memory", "", bench.throughput.table(results["throughput"])]
@@ -302,46 +322,16 @@ def markdown(results: dict[str, Any], bench: Any) -> str:
     return "\n".join(parts) + "\n"
 
 
-def latency_table(cases: list[dict[str, Any]]) -> str:
-    lines = [
-        "| model | rows | path | variant | p50 µs | p90 µs | p99 µs | CPU p50 µs | p50 ÷ hand-written |",
-        "|---|---:|---|---|---:|---:|---:|---:|---:|",
-    ]
-    floors = {(c["model"], c["rows"], c["path"]): c["p50_us"] for c in cases if c["variant"] == "handwritten"}
-    for c in cases:
-        ratio = c["p50_us"] / floors[(c["model"], c["rows"], c["path"])]
-        lines.append(
-            f"| {c['model']} | {c['rows']} | {c['path']} | {c['variant']} | {c['p50_us']:,.0f} | "
-            f"{c['p90_us']:,.0f} | {c['p99_us']:,.0f} | {c.get('cpu_p50_us', 0):,.0f} | {ratio:.2f} |"
-        )
-    return "\n".join(lines)
-
-
-def main(args: argparse.Namespace) -> int:
-    bench = _bench_modules()
-    from bench import plots
-
+def measure(section: str, args: argparse.Namespace, results: dict[str, Any], bench: Any, plots: Any) -> None:
+    """Run one section, put its figures in `results` and draw its plot."""
     out: Path = args.out
     raw = out / "raw"
-    raw.mkdir(parents=True, exist_ok=True)
-    previous = out / "results.json"
-    results: dict[str, Any] = json.loads(previous.read_text()) if previous.exists() else {}
-    results.update(
-        generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        quick=args.quick,
-        machine=machine(),
-    )
-    started = time.perf_counter()
-    chosen = set(args.sections)
-    names = ", ".join(section for section in SECTIONS if section in chosen)
-    _say(f"onnx-lambda bench: {names}{' (quick)' if args.quick else ''}")
-    if "coldstart" in chosen:
-        runs = args.runs or (3 if args.quick else 9)
-        cold = bench.coldstart.run(runs, "iris")
+    if section == "coldstart":
+        cold = bench.coldstart.run(args.runs or (3 if args.quick else 9), "iris")
         (raw / "coldstart.json").write_text(json.dumps(cold))
         results["coldstart"] = {key: value for key, value in cold.items() if key != "samples"}
         plots.coldstart(results["coldstart"], out / "coldstart.png")
-    if "latency" in chosen:
+    elif section == "latency":
         _say("warm latency (in a child process)")
         latency = run_latency(args.quick, raw)
         plots.latency(latency, out / "latency.png")
@@ -352,20 +342,63 @@ def main(args: argparse.Namespace) -> int:
                 {k: v for k, v in c.items() if k != "samples_us"} for c in latency["metrics_off"]
             ],
         }
-    if "throughput" in chosen:
+    elif section == "throughput":
         if args.quick:
             throughput = bench.throughput.run(1, 100_000, 10_000, 1)
         else:
             throughput = bench.throughput.run(3, 100_000, 100_000, 1)
         results["throughput"] = throughput
         plots.throughput_memory(throughput, results.get("coldstart"), out / "throughput-memory.png")
-    if "cost" in chosen and {"coldstart", "latency", "throughput"} <= results.keys():
+    elif section == "cost":
+        missing = [name for name in ("coldstart", "latency", "throughput") if name not in results]
+        if missing:
+            _say(
+                f"note: cost skipped: it prices the coldstart, latency and throughput figures, and "
+                f"{out / 'results.json'} has no {', '.join(missing)}; run with --sections "
+                f"{' '.join(missing)} cost"
+            )
+            return
         results["cost"] = bench.cost.estimate(cost_scenarios(results), args.invocations_per_environment)
         plots.cost(results["cost"], out / "cost.png")
+
+
+def save(results: dict[str, Any], out: Path, bench: Any) -> str:
+    """Check the targets and write results.json and results.md; returns the Markdown report."""
     results["targets"] = targets(results)
     (out / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
     report = markdown(results, bench)
     (out / "results.md").write_text(report)
+    return report
+
+
+def main(args: argparse.Namespace) -> int:
+    bench = _bench_modules()
+    from bench import plots
+
+    out: Path = args.out
+    (out / "raw").mkdir(parents=True, exist_ok=True)
+    previous = out / "results.json"
+    results: dict[str, Any] = json.loads(previous.read_text()) if previous.exists() else {}
+    results.update(
+        generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        quick=args.quick,
+        machine=machine(),
+    )
+    started = time.perf_counter()
+    chosen = [section for section in SECTIONS if section in args.sections]
+    _say(f"onnx-lambda bench: {', '.join(chosen)}{' (quick)' if args.quick else ''}")
+    report = ""
+    for section in chosen:
+        try:
+            measure(section, args, results, bench, plots)
+        except (RuntimeError, subprocess.SubprocessError) as error:
+            _say(f"onnx-lambda bench: the {section} section failed: {error}")
+            _say(
+                f"{out} holds the sections finished before it; {section} keeps the figures it had "
+                "before this run"
+            )
+            return 1
+        report = save(results, out, bench)
     print(report)
     _say(f"done in {time.perf_counter() - started:.0f} s; results in {out}")
     return 0
