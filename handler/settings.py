@@ -20,6 +20,8 @@ DESTINATION_FORMS = (
     "return, s3://BUCKET[/PREFIX], dynamodb://TABLE, sqs://QUEUE-NAME-OR-URL, "
     "sns://TOPIC-ARN or events://BUS-NAME"
 )
+# What CloudWatch accepts in a namespace; with any other character every EMF record is dropped.
+_NAMESPACE_CHARACTERS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.-_/#: ")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -110,7 +112,8 @@ class _Reader:
         self.environ = environ
 
     def text(self, name: str, default: str) -> str:
-        return self.environ.get(name, default).strip()
+        """The variable's value, stripped; unset or blank, `default` (every reader treats blank so)."""
+        return self.environ.get(name, "").strip() or default
 
     def names(self, name: str) -> tuple[str, ...]:
         return tuple(part.strip() for part in self.text(name, "").split(",") if part.strip())
@@ -165,12 +168,16 @@ class _Reader:
         return Destination(kind, rest)
 
     def namespace(self, name: str, default: str) -> str:
-        value = self.text(name, "") or default
-        if not 1 <= len(value) <= 255 or not value.isascii() or value.startswith("AWS/"):
-            raise SettingsError(name, value, "a CloudWatch namespace: 1 to 255 ASCII characters, not AWS/...")
+        value = self.text(name, default)
+        if len(value) > 255 or not _NAMESPACE_CHARACTERS.issuperset(value) or value.startswith("AWS/"):
+            raise SettingsError(
+                name,
+                value,
+                "a CloudWatch namespace: up to 255 of 0-9 A-Z a-z . - _ / # : and space, not AWS/...",
+            )
         return value
 
-    def digests(self, name: str) -> dict[str, str]:
+    def digests(self, name: str) -> Mapping[str, str]:
         pins: dict[str, str] = {}
         for entry in self.names(name):
             model, sep, digest = entry.partition("=")
@@ -178,7 +185,7 @@ class _Reader:
             if not sep or not model.strip() or len(digest) != 64 or not _is_hex(digest):
                 raise SettingsError(name, entry, "comma-separated MODEL=SHA256 pairs with 64 hex digits each")
             pins[model.strip()] = digest
-        return pins
+        return MappingProxyType(pins)
 
 
 def _lambda_log_level(environ: Mapping[str, str]) -> str:

@@ -96,6 +96,9 @@ def test_variable_is_read_and_cast(variable, value, attribute, expected):
         ("ONNX_LAMBDA_MODEL_SHA256", "iris=abc123", "64 hex digits"),
         ("ONNX_LAMBDA_MODEL_SHA256", f"iris={'zz' * 32}", "64 hex digits"),
         ("ONNX_LAMBDA_DESTINATION", "kafka://topic", "s3://BUCKET"),
+        ("ONNX_LAMBDA_METRICS_NAMESPACE", "ml$scores", "0-9 A-Z a-z . - _ / # : and space"),
+        ("ONNX_LAMBDA_METRICS_NAMESPACE", "AWS/Lambda", "not AWS/"),
+        ("ONNX_LAMBDA_METRICS_NAMESPACE", "n" * 256, "up to 255"),
     ],
 )
 def test_bad_value_names_the_variable_the_value_and_the_valid_choices(variable, value, choices):
@@ -109,8 +112,32 @@ def test_bad_value_names_the_variable_the_value_and_the_valid_choices(variable, 
     assert choices in message
 
 
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "ONNX_LAMBDA_MODELS",
+        "ONNX_LAMBDA_GRAPH_OPTIMIZATION",
+        "ONNX_LAMBDA_DESTINATION",
+        "ONNX_LAMBDA_ID_FIELD",
+        "ONNX_LAMBDA_LOG_LEVEL",
+        "ONNX_LAMBDA_METRICS_NAMESPACE",
+        "ONNX_LAMBDA_MAX_BATCH_SIZE",
+        "ONNX_LAMBDA_WARMUP",
+    ],
+)
+def test_a_blank_variable_is_the_default_as_an_unset_one(variable):
+    assert Settings.from_env({variable: "  "}) == Settings.from_env({})
+
+
 def test_settings_are_frozen():
     settings = Settings.from_env({})
 
     with pytest.raises(AttributeError):
         settings.max_body_bytes = 1  # type: ignore[misc]
+
+
+def test_model_pins_cannot_be_changed_after_reading():
+    settings = Settings.from_env({"ONNX_LAMBDA_MODEL_SHA256": f"iris={DIGEST}"})
+
+    with pytest.raises(TypeError):
+        settings.model_sha256["iris"] = "0" * 64  # type: ignore[index]
