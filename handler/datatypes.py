@@ -44,12 +44,17 @@ _OIP_BY_NUMPY = {dtype: name for name, dtype in NUMPY_DTYPES.items() if name != 
 def oip_datatype(onnx_type: str) -> str:
     """Map an ONNX Runtime type string such as `tensor(float)` to its OIP datatype."""
     if not onnx_type.startswith("tensor(") or not onnx_type.endswith(")"):
-        raise TypeError(f"only tensor inputs and outputs are supported, got {onnx_type}")
+        raise TypeError(
+            f"is {onnx_type}, but every input and output must be a tensor; export classifiers "
+            "without ZipMap (skl2onnx: convert with options={'zipmap': False})"
+        )
     element = onnx_type[len("tensor(") : -1]
     try:
         return ONNX_TO_OIP[element]
     except KeyError:
-        raise TypeError(f"ONNX element type {element!r} has no Open Inference Protocol datatype") from None
+        raise TypeError(
+            f"is {onnx_type}, whose element type has no Open Inference Protocol datatype"
+        ) from None
 
 
 def datatype_of(array: np.ndarray) -> str:

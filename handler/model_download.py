@@ -44,7 +44,8 @@ def download_models(uri: str, cache: Path) -> Path:
                 name = key[len(prefix) :]
                 if "/" in name or not name.endswith(MODEL_SUFFIXES):
                     continue
-                found += 1
+                if name.endswith(".onnx"):
+                    found += 1
                 _fetch(s3, bucket, key, target / name, item["Size"], item["ETag"].strip('"'))
     except ModelLoadError:
         raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from time import perf_counter
 from typing import Any, NamedTuple
@@ -20,7 +20,26 @@ from handler.settings import Settings
 logger = logging.getLogger("onnx_lambda.store")
 
 PLATFORM = "onnxruntime_onnx"
-CONFIG_KEYS = frozenset({"name", "version", "default", "description", "features", "max_batch_size", "labels"})
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+CONFIG_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "name": (lambda value: isinstance(value, str) and bool(value), "a non-empty string"),
+    "version": (
+        lambda value: (isinstance(value, str) and bool(value)) or (type(value) is int and value >= 0),
+        "a non-empty string or a non-negative integer",
+    ),
+    "default": (lambda value: isinstance(value, bool), "true or false"),
+    "description": (lambda value: isinstance(value, str), "a string"),
+    "features": (_strings, "a list of strings"),
+    "max_batch_size": (lambda value: type(value) is int and value >= 1, "a positive integer"),
+    "labels": (_strings, "a list of strings"),
+}
+"""Each key a model's JSON config may hold: the check its value must pass, and what that asks for."""
+CONFIG_KEYS = frozenset(CONFIG_TYPES)
 _OPTIMIZATION = {
     "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
     "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
@@ -74,7 +93,7 @@ class ModelConfig(NamedTuple):
 
     @staticmethod
     def read_json(onnx_path: Path) -> dict[str, Any]:
-        """Read `<stem>.json` beside the model ({} when there is none), rejecting unknown keys."""
+        """Read `<stem>.json` beside the model ({} if there is none), refusing unknown keys and bad values."""
         path = onnx_path.with_suffix(".json")
         if not path.exists():
             return {}
@@ -89,25 +108,26 @@ class ModelConfig(NamedTuple):
             raise ModelLoadError(
                 f"model config {path.name} has unknown keys {unknown}; expected some of {sorted(CONFIG_KEYS)}"
             )
+        for key, value in raw.items():
+            valid, expected = CONFIG_TYPES[key]
+            if not valid(value):
+                raise ModelLoadError(
+                    f"model config {path.name}: '{key}' must be {expected}; got {json.dumps(value)}"
+                )
         return raw
 
     @classmethod
     def build(cls, onnx_path: Path, raw: Mapping[str, Any], properties: Mapping[str, str]) -> ModelConfig:
-        """Combine the JSON config with the ONNX metadata_props it falls back on."""
+        """Combine the JSON config, as `read_json` checked it, with the metadata_props it falls back on."""
         features = raw.get("features") or _split(properties.get("features", ""))
-        max_batch = raw.get("max_batch_size")
-        if max_batch is not None and (not isinstance(max_batch, int) or max_batch < 1):
-            raise ModelLoadError(
-                f"model config {onnx_path.stem}.json: max_batch_size must be a positive integer"
-            )
         return cls(
-            name=str(raw.get("name", onnx_path.stem)),
+            name=raw.get("name", onnx_path.stem),
             version=str(raw.get("version", properties.get("version", "1"))),
-            default=bool(raw.get("default", False)),
-            description=str(raw.get("description", properties.get("description", ""))),
-            features=tuple(str(name) for name in features),
-            max_batch_size=max_batch,
-            labels=tuple(str(label) for label in raw.get("labels", ())),
+            default=raw.get("default", False),
+            description=raw.get("description", properties.get("description", "")),
+            features=tuple(features),
+            max_batch_size=raw.get("max_batch_size"),
+            labels=tuple(raw.get("labels", ())),
         )
 
 
@@ -143,7 +163,7 @@ class Model:
     ) -> None:
         """Create the session from `model_bytes`.
 
-        path: where the bytes came from (named in errors and metadata).
+        path: where the bytes came from (named in errors).
         model_bytes: the serialized ONNX model, already checked against any digest pin.
         sha256: the hex digest of `model_bytes`.
         raw_config: the JSON config beside the model ({} when there is none).
@@ -164,8 +184,8 @@ class Model:
         self.name = self.config.name
         self.version = self.config.version
         self.max_batch_size = min(self.config.max_batch_size or max_batch_size, max_batch_size)
-        self.inputs = tuple(_spec(arg) for arg in self.session.get_inputs())
-        self.outputs = tuple(_spec(arg) for arg in self.session.get_outputs())
+        self.inputs = tuple(_spec(path, "input", arg) for arg in self.session.get_inputs())
+        self.outputs = tuple(_spec(path, "output", arg) for arg in self.session.get_outputs())
         self.input_by_name = {spec.name: spec for spec in self.inputs}
         self.output_names = tuple(spec.name for spec in self.outputs)
         # The input whose first dimension counts the rows of a run (None: one row per run).
@@ -194,7 +214,7 @@ class Model:
         return f"Model({self.name!r}, version={self.version!r})"
 
     def check(self, inputs: Mapping[str, np.ndarray]) -> int:
-        """Check tensors against the model's inputs; return the batch size or raise InvalidInput."""
+        """Check tensors against the model's inputs; return the rows they hold or raise InvalidInput."""
         if inputs.keys() != self.input_by_name.keys():
             missing = [name for name in self.input_by_name if name not in inputs]
             extra = [name for name in inputs if name not in self.input_by_name]
@@ -204,7 +224,7 @@ class Model:
                 f"model '{self.name}' expects inputs {list(self.input_by_name)}; got "
                 f"{list(inputs)} ({', '.join(parts)})"
             )
-        batch = 0
+        batch = 0 if self.rows_input is not None else 1  # no batched input: one row per run
         for spec in self.inputs:
             array = inputs[spec.name]
             if (array.dtype is not spec.dtype and array.dtype != spec.dtype) or not spec.fits(array.shape):
@@ -230,7 +250,7 @@ class Model:
         try:
             results = self.session.run(names, feed)
         except ort.capi.onnxruntime_pybind11_state.InvalidArgument as exc:
-            raise InvalidInput(f"model '{self.name}' rejected the input: {_first_line(exc)}") from None
+            raise InvalidInput(f"model '{self.name}' rejected the input: {first_line(exc)}") from None
         seconds = perf_counter() - started
         rows_input = self.rows_input
         CURRENT.ran(self, seconds, len(inputs[rows_input]) if rows_input is not None else 1)
@@ -247,9 +267,13 @@ class Model:
         self.session.run(None, sample)
 
 
-def _spec(arg: Any) -> TensorSpec:
+def _spec(path: Path, kind: str, arg: Any) -> TensorSpec:
+    try:
+        datatype = oip_datatype(arg.type)
+    except TypeError as exc:
+        raise ModelLoadError(f"model {path.name} {kind} '{arg.name}' {exc}") from None
     shape = tuple(dim if isinstance(dim, int) and dim >= 0 else -1 for dim in (arg.shape or ()))
-    return TensorSpec(name=arg.name, datatype=oip_datatype(arg.type), shape=shape)
+    return TensorSpec(name=arg.name, datatype=datatype, shape=shape)
 
 
 def _datatype_name(array: np.ndarray) -> str:
@@ -259,7 +283,8 @@ def _datatype_name(array: np.ndarray) -> str:
         return str(array.dtype)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none)."""
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
@@ -299,7 +324,9 @@ class ModelStore:
     def get(self, name: str | None = None, version: str | None = None) -> Model:
         """Return the named model (the default when `name` is None), or raise ModelNotFound."""
         if name is None:
-            return self.default
+            if version is None:
+                return self.default
+            name = self.default_name
         versions = self.versions.get(name)
         if versions is None:
             raise ModelNotFound(f"model '{name}' is not loaded; available: {sorted(self.versions)}")
@@ -317,7 +344,7 @@ class ModelStore:
 
     @classmethod
     def load(cls, settings: Settings) -> ModelStore:
-        """Load every model the settings name, check digest pins, and warm each one up."""
+        """Load every model the settings name and check digest pins; warm each one up if warm-up is on."""
         paths = _model_paths(settings)
         if settings.model_names:
             wanted = set(settings.model_names)

@@ -12,6 +12,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 from moto import mock_aws
+from onnx import TensorProto, helper
 from tiny_models import identity_model, two_input_model
 
 from handler.errors import InvalidInput, ModelLoadError, ModelNotFound
@@ -98,6 +99,19 @@ def test_versions_are_addressable_and_the_highest_is_latest(tmp_path):
         ModelNotFound, match=r"model 'iris' has no version '3'; available: \['1', '10', '2'\]"
     ):
         store.get("iris", "3")
+
+
+def test_a_version_without_a_name_is_that_version_of_the_default_model(tmp_path):
+    copy_model("iris", tmp_path, "iris-v1", {"version": "1", "default": True})
+    copy_model("iris", tmp_path, "iris-v2", {"version": "2"})
+    copy_model("diabetes", tmp_path, "diabetes")
+
+    store = load(tmp_path)
+
+    assert store.get(None, "1").path.name == "iris-v1.onnx"
+    assert store.get(None, None).path.name == "iris-v2.onnx"
+    with pytest.raises(ModelNotFound, match=r"model 'iris' has no version '3'; available: \['1', '2'\]"):
+        store.get(None, "3")
 
 
 def test_unknown_model_names_what_is_loaded(bundled):
@@ -199,6 +213,90 @@ def test_config_with_unknown_keys_or_bad_json_is_a_load_error(tmp_path):
         load(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("features", "a,b", "a list of strings"),
+        ("features", ["a", 2], "a list of strings"),
+        ("labels", "setosa", "a list of strings"),
+        ("default", "false", "true or false"),
+        ("name", ["iris"], "a non-empty string"),
+        ("name", "", "a non-empty string"),
+        ("version", 1.5, "a non-empty string or a non-negative integer"),
+        ("description", 3, "a string"),
+        ("max_batch_size", True, "a positive integer"),
+        ("max_batch_size", 0, "a positive integer"),
+    ],
+    ids=str,
+)
+def test_config_values_of_the_wrong_type_are_load_errors_naming_file_and_key(tmp_path, key, value, expected):
+    copy_model("iris", tmp_path, "iris", {key: value})
+
+    with pytest.raises(ModelLoadError) as raised:
+        load(tmp_path)
+
+    assert raised.value.message == (
+        f"model config iris.json: '{key}' must be {expected}; got {json.dumps(value)}"
+    )
+
+
+def test_config_version_may_be_an_integer(tmp_path):
+    copy_model("iris", tmp_path, "iris", {"version": 3, "default": False, "features": ["a", "b", "c", "d"]})
+
+    model = load(tmp_path).get("iris", "3")
+
+    assert model.features == ("a", "b", "c", "d")
+    assert model.config.default is False
+
+
+def test_a_model_with_a_zipmap_output_is_a_load_error_naming_the_file_and_the_fix(tmp_path):
+    graph = helper.make_graph(
+        [
+            helper.make_node(
+                "ZipMap",
+                ["scores"],
+                ["output_probability"],
+                domain="ai.onnx.ml",
+                classlabels_int64s=[0, 1, 2],
+            )
+        ],
+        "zipmap_graph",
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", 3])],
+        [
+            helper.make_value_info(
+                "output_probability",
+                helper.make_sequence_type_proto(
+                    helper.make_map_type_proto(
+                        TensorProto.INT64, helper.make_tensor_type_proto(TensorProto.FLOAT, [])
+                    )
+                ),
+            )
+        ],
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)]
+    )
+    model.ir_version = 8
+    (tmp_path / "classifier.onnx").write_bytes(model.SerializeToString())
+
+    with pytest.raises(ModelLoadError) as raised:
+        load(tmp_path)
+
+    assert raised.value.message == (
+        "model classifier.onnx output 'output_probability' is seq(map(int64,tensor(float))), but every "
+        "input and output must be a tensor; export classifiers without ZipMap (skl2onnx: convert with "
+        "options={'zipmap': False})"
+    )
+
+
+def test_a_model_without_a_batched_input_counts_one_row(tmp_path):
+    identity_model(tmp_path, "fixed", "FP32", (1, 4))
+
+    model = load(tmp_path).get("fixed")
+
+    assert model.check({"x": np.zeros((1, 4), dtype=np.float32)}) == 1
+
+
 def test_missing_directory_and_empty_directory_are_load_errors(tmp_path):
     with pytest.raises(ModelLoadError, match="is not a directory"):
         load(tmp_path / "absent")
@@ -298,6 +396,14 @@ def test_s3_location_without_models_is_a_load_error(s3_models, tmp_path):
     settings = Settings(models="s3://model-bucket/empty/", model_cache=tmp_path, intra_op_threads=1)
 
     with pytest.raises(ModelLoadError, match=r"no \.onnx models found under s3://model-bucket/empty/"):
+        ModelStore.load(settings)
+
+
+def test_s3_location_with_only_json_configs_is_a_load_error(s3_models, tmp_path):
+    s3_models.upload_file(str(BUNDLED_MODELS / "iris.json"), "model-bucket", "configs/iris.json")
+    settings = Settings(models="s3://model-bucket/configs/", model_cache=tmp_path, intra_op_threads=1)
+
+    with pytest.raises(ModelLoadError, match=r"no \.onnx models found under s3://model-bucket/configs/"):
         ModelStore.load(settings)
 
 
