@@ -24,7 +24,7 @@ def observe(settings: Settings) -> None:
 
 
 observe(SETTINGS)
-INIT.lap("settings")
+INIT.lap("imports")  # with reading the configuration: InitDurationImports
 STORE = ModelStore.load(SETTINGS)
 INIT.lap("model_load", minus=STORE.warm_up_seconds)
 INIT.add("warm_up", STORE.warm_up_seconds)

@@ -217,6 +217,17 @@ def test_a_rejected_request_is_a_failed_record(load_event, capsys):
     assert "InferenceLatency" not in root
 
 
+@pytest.mark.parametrize("path", ["/invocations", "/v1/models/iris:predict"])
+def test_a_refused_content_type_is_a_failed_record(load_event, capsys, path):
+    event = http_event(load_event, "POST", path, {"instances": [[5.1, 3.5, 1.4, 0.2]]})
+    event["headers"]["content-type"] = "text/plain"
+
+    response, root = invoke(event, capsys)
+
+    assert response["statusCode"] == 415
+    assert (root["RecordsScored"], root["RecordsFailed"]) == (0, 1)
+
+
 def test_a_health_check_runs_no_model(load_event, capsys):
     response, root = invoke(http_event(load_event, "GET", "/v2/health/ready"), capsys)
 

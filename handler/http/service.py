@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from handler.codec import decode_infer_request, dumps, encode_infer_response, parse_json
 from handler.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from handler.instances import predictions, tensors_from_document, to_tensor
-from handler.invocation import CURRENT, Invocation
+from handler.invocation import CURRENT
 from handler.settings import Settings
 from handler.store import Model, ModelStore
 
@@ -34,8 +34,8 @@ class Reply(NamedTuple):
     headers: dict[str, str] | None = None
 
 
-def json_reply(document: Any, status: int = 200) -> Reply:
-    return Reply(status, dumps(document))
+def json_reply(document: Any) -> Reply:
+    return Reply(200, dumps(document))
 
 
 def error_reply(status: int, message: str, headers: Mapping[str, str] | None = None) -> Reply:
@@ -72,6 +72,13 @@ class InferenceService:
             if version is not None or store.latest[model.name] is model
         }
 
+    def _begin(self, body: bytes) -> float:
+        """Count an inference request as one record and check its size; returns when decoding began."""
+        CURRENT.records = 1
+        started = perf_counter()
+        self.check_body(body)
+        return started
+
     def check_body(self, body: bytes) -> None:
         if len(body) > self.settings.max_body_bytes:
             raise PayloadTooLarge(
@@ -81,9 +88,8 @@ class InferenceService:
 
     def model_metadata(self, name: str, version: str | None = None) -> Reply:
         reply = self.model_metadata_replies.get((name, version))
-        if reply is None:
-            self.store.get(name, version)  # raises ModelNotFound with the available names
-        return reply or json_reply(self.store.get(name, version).metadata)
+        # Built at init for every model and version; store.get names what is loaded when missing.
+        return reply if reply is not None else json_reply(self.store.get(name, version).metadata)
 
     def model_ready(self, name: str, version: str | None = None) -> Reply:
         model = self.store.get(name, version)
@@ -106,10 +112,7 @@ class InferenceService:
         inference_header_length: str | None,
     ) -> Reply:
         """POST /v2/models/{name}[/versions/{version}]/infer."""
-        invocation = CURRENT
-        invocation.records = 1
-        started = perf_counter()
-        self.check_body(body)
+        started = self._begin(body)
         model = self.store.get(name, version)
         header_length = _header_length(inference_header_length)
         if header_length is None and content_type and media_type(content_type) != JSON:
@@ -119,58 +122,55 @@ class InferenceService:
             )
         request = decode_infer_request(body, model, header_length)
         model.check(request.inputs)
-        decoded = perf_counter()
-        results = model.run(request.inputs, [output.name for output in request.outputs] or None)
-        ran = perf_counter()
+        results, ran = self._run(model, request.inputs, started, [output.name for output in request.outputs])
         payload, json_length = encode_infer_response(model, request, results)
-        invocation.decode += decoded - started
-        invocation.encode += perf_counter() - ran
+        CURRENT.encode += perf_counter() - ran
         if json_length is None:
             return Reply(200, payload)
         return Reply(200, payload, OCTET_STREAM, {"Inference-Header-Content-Length": str(json_length)})
 
     def predict(self, name: str, version: str | None, body: bytes, content_type: str | None) -> Reply:
         """POST /v1/models/{name}:predict with `{"instances": ...}` or `{"inputs": ...}`."""
-        invocation = CURRENT
-        invocation.records = 1
-        started = perf_counter()
-        self.check_body(body)
+        started = self._begin(body)
         model = self.store.get(name, version)
         if media_type(content_type) not in ("", JSON):
             raise UnsupportedMediaType(f"predict takes {JSON}; got {content_type!r}")
         tensors = tensors_from_document(parse_json(body), model)
         model.check(tensors)
-        return self._predictions(model, tensors, invocation, started)
+        return self._predictions(model, tensors, started)
 
     def invocations(self, body: bytes, content_type: str | None) -> Reply:
         """SageMaker's POST /invocations on the default model: JSON or CSV rows."""
         kind = media_type(content_type)
         if kind == "text/csv":
-            invocation = CURRENT
-            invocation.records = 1
-            started = perf_counter()
-            self.check_body(body)
+            started = self._begin(body)
             model = self.store.default
             if len(model.inputs) != 1:
                 raise InvalidInput(f"model '{model.name}' has several inputs; CSV rows feed only one")
             tensors = {model.inputs[0].name: to_tensor(_csv_rows(body), model.inputs[0])}
             model.check(tensors)
-            return self._predictions(model, tensors, invocation, started)
+            return self._predictions(model, tensors, started)
         if kind not in ("", JSON):
+            CURRENT.records = 1  # refused, it still counts as a failed record, as on infer and predict
             raise UnsupportedMediaType(f"invocations takes {JSON} or text/csv; got {content_type!r}")
         return self.predict(self.store.default_name, None, body, JSON)
 
-    def _predictions(
-        self, model: Model, tensors: dict[str, Any], invocation: Invocation, started: float
-    ) -> Reply:
-        """Run checked tensors and answer `{"predictions": ...}`; decode was timed from `started`."""
-        decoded = perf_counter()
-        results = model.run(tensors)
-        ran = perf_counter()
+    def _predictions(self, model: Model, tensors: dict[str, Any], started: float) -> Reply:
+        """Run checked tensors and answer `{"predictions": ...}`; decoding was timed from `started`."""
+        results, ran = self._run(model, tensors, started)
         reply = json_reply({"predictions": predictions(results)})
-        invocation.decode += decoded - started
-        invocation.encode += perf_counter() - ran
+        CURRENT.encode += perf_counter() - ran
         return reply
+
+    @staticmethod
+    def _run(
+        model: Model, inputs: dict[str, Any], started: float, outputs: list[str] | None = None
+    ) -> tuple[dict[str, Any], float]:
+        """Run checked inputs, counting decoding from `started`; returns the results and when it ended."""
+        decoded = perf_counter()
+        results = model.run(inputs, outputs or None)
+        CURRENT.decode += decoded - started
+        return results, perf_counter()
 
 
 def _header_length(value: str | None) -> int | None:
