@@ -61,9 +61,6 @@ class InitTimings:
         self.total += now - self.started
         self.started = self.last = now
 
-    def milliseconds(self) -> dict[str, float]:
-        return {phase: round(seconds * 1000, 3) for phase, seconds in self.phases.items()}
-
 
 class Recorder(Protocol):
     """Receives each finished invocation: the metrics record writer."""

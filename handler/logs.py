@@ -143,7 +143,8 @@ def _lambda_handlers(root: logging.Logger) -> list[logging.Handler]:
 
 
 def configure(settings: Settings, root: logging.Logger | None = None) -> None:
-    """Make every log line JSON at the configured level; called once per execution environment."""
+    """Make every log line JSON, and onnx-lambda's own at the configured level (other libraries keep
+    theirs); called once per execution environment."""
     root = root or logging.getLogger()
     ours = logging.getLogger(LOGGER)
     ours.setLevel(settings.log_level)

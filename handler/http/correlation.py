@@ -68,11 +68,13 @@ def correlate(scope: MutableMapping[str, Any]) -> Headers:
 def add_headers(message: Message, echo: Headers) -> None:
     """Add the correlation headers to an `http.response.start` message, keeping any it already has."""
     headers = message.get("headers") or []
-    if message["status"] >= 400:  # an error reply may carry its own x-request-id already
-        present = {key.lower() for key, _ in headers}
-        message["headers"] = [*headers, *(pair for pair in echo if pair[0] not in present)]
-    else:
-        message["headers"] = [*headers, *echo]
+    message["headers"] = echoed(headers, echo) if message["status"] >= 400 else [*headers, *echo]
+
+
+def echoed(headers: Headers, echo: Headers) -> Headers:
+    """`headers` and the correlation headers they lack (an error reply may carry its own x-request-id)."""
+    present = {key.lower() for key, _ in headers}
+    return [*headers, *(pair for pair in echo if pair[0] not in present)]
 
 
 def with_headers(

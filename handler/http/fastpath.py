@@ -11,7 +11,7 @@ from mangum.types import Response
 
 from handler.codec import HEADER_LENGTH
 from handler.errors import OnnxLambdaError
-from handler.http.correlation import Headers, correlate, with_headers
+from handler.http.correlation import Headers, correlate, echoed, with_headers
 from handler.http.service import InferenceService, Reply, error_reply, internal_error
 
 Scope = MutableMapping[str, Any]
@@ -109,13 +109,10 @@ class FastPath:
         if path == "/v2/repository/index":
             return lambda body: service.repository_index()
         if path.startswith("/v2/models/") and path.endswith(_INFER):
-            parts = path[len("/v2/models/") : -len(_INFER)].split("/")
-            if len(parts) == 1 and parts[0]:
-                name, version = parts[0], None
-            elif len(parts) == 3 and parts[1] == "versions" and parts[0] and parts[2]:
-                name, version = parts[0], parts[2]
-            else:
+            model = _model_and_version(path[len("/v2/models/") : -len(_INFER)].split("/"))
+            if model is None:
                 return None
+            name, version = model
             content_type, header_length = _headers(scope, b"content-type", _HEADER_LENGTH)
             return lambda body: service.infer(name, version, body, content_type, header_length)
         if path.startswith("/v1/models/") and path.endswith(_PREDICT):
@@ -148,17 +145,22 @@ def _metadata_route(service: InferenceService, path: str) -> Route | None:
     ready = parts[-1] == "ready" and len(parts) in (2, 4)
     if ready:
         parts.pop()
-    if not all(parts):
+    model = _model_and_version(parts)
+    if model is None:
         return None
-    if len(parts) == 1:
-        name, version = parts[0], None
-    elif len(parts) == 3 and parts[1] == "versions":
-        name, version = parts[0], parts[2]
-    else:
-        return None
+    name, version = model
     if ready:
         return lambda body: service.model_ready(name, version)
     return lambda body: service.model_metadata(name, version)
+
+
+def _model_and_version(parts: list[str]) -> tuple[str, str | None] | None:
+    """`{name}` or `{name}/versions/{version}`, split on '/', as FastAPI's routes match them."""
+    if len(parts) == 1 and parts[0]:
+        return parts[0], None
+    if len(parts) == 3 and parts[1] == "versions" and parts[0] and parts[2]:
+        return parts[0], parts[2]
+    return None
 
 
 def _headers(scope: Scope, *names: bytes) -> list[str | None]:
@@ -197,14 +199,9 @@ def response_headers(reply: Reply, echo: Headers | None = None) -> Headers:
         (b"content-length", str(len(reply.body)).encode()),
     ]
     if reply.headers:
-        own = [(key.lower().encode(), value.encode()) for key, value in reply.headers.items()]
-        headers += own
-        if echo:  # an error reply may carry its own x-request-id already
-            present = {key for key, _ in own}
-            echo = [pair for pair in echo if pair[0] not in present]
-    if echo:
-        headers += echo
-    return headers
+        headers += [(key.lower().encode(), value.encode()) for key, value in reply.headers.items()]
+        return echoed(headers, echo) if echo else headers
+    return headers + echo if echo else headers
 
 
 async def respond(send: Send, reply: Reply, echo: Headers | None = None) -> None:
