@@ -13,7 +13,7 @@ from handler.events.deadline import Deadline
 from handler.events.grouping import groups
 from handler.events.records import Decoded
 from handler.instances import predictions
-from handler.store import Model
+from handler.store import Model, first_line
 
 Outputs = dict[str, np.ndarray]
 DEADLINE_REASON = "not scored: the invocation was about to time out"
@@ -39,11 +39,14 @@ def score(
             fail(decoded[0], DEADLINE_REASON)
             return []
         return [result for result in _run(decoded[0].model, [decoded[0]], fail) if result is not None]
-    by_model: dict[int, list[int]] = {}
+    # Records stack only with records of the same model whose inputs agree past the first
+    # dimension (token ids of different lengths do not): each such set is chunked on its own.
+    stacks: dict[tuple[Any, ...], list[int]] = {}
     for position, item in enumerate(decoded):
-        by_model.setdefault(id(item.model), []).append(position)
+        shapes = tuple(item.inputs[spec.name].shape[1:] for spec in item.model.inputs)
+        stacks.setdefault((id(item.model), shapes), []).append(position)
     scored: dict[int, Scored] = {}
-    for positions in by_model.values():
+    for positions in stacks.values():
         model = decoded[positions[0]].model
         for chunk in _chunks(positions, decoded, model):
             if deadline.expired():
@@ -72,15 +75,23 @@ def _run(model: Model, items: list[Decoded], fail: Callable[[Decoded, str], None
         inputs = {
             spec.name: np.concatenate([item.inputs[spec.name] for item in items]) for spec in model.inputs
         }
+    total = sum(item.rows for item in items)
     try:
+        # Any exception: ONNX Runtime's own run errors (Fail, RuntimeException) are not RuntimeErrors.
         results = model.run(inputs)
-    except (OnnxLambdaError, RuntimeError) as exc:
+        unshaped = _unshaped(results, total)
+        if unshaped is not None and (len(items) > 1 or items[0].answer != "outputs"):
+            raise OnnxLambdaError(
+                f"model '{model.name}' output {unshaped}; expected a first dimension of {total}, "
+                "one per row of the input"
+            )
+    except Exception as exc:
         if len(items) == 1:
-            fail(items[0], getattr(exc, "message", None) or f"model '{model.name}' failed: {exc}")
+            fail(items[0], _run_failure(model, exc))
             return [None]
         # Only on failure: score each record alone, so one poison record fails by itself.
         return [_run(model, [item], fail)[0] for item in items]
-    if len(items) == 1 and _whole(results, items[0].rows):
+    if len(items) == 1:
         # Nothing to split: the record's share is every output as it came out of the run.
         item = items[0]
         return [Scored(item, results, predictions(results) if item.answer != "outputs" else [])]
@@ -96,10 +107,17 @@ def _run(model: Model, items: list[Decoded], fail: Callable[[Decoded, str], None
     return split
 
 
-def _whole(results: Outputs, rows: int) -> bool:
-    """True when taking the first `rows` rows of every output would keep each one whole."""
-    for array in results.values():
+def _run_failure(model: Model, exc: Exception) -> str:
+    """Why a session run failed, in one line that names the model."""
+    if isinstance(exc, OnnxLambdaError):
+        return exc.message
+    return f"model '{model.name}' failed: {first_line(exc)}"
+
+
+def _unshaped(results: Outputs, rows: int) -> str | None:
+    """The first output whose first dimension does not count `rows` rows, described; else None."""
+    for name, array in results.items():
         shape = array.shape
         if not shape or shape[0] != rows:
-            return False
-    return True
+            return f"'{name}' has shape {list(shape)}"
+    return None
