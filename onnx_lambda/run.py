@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from onnx_lambda.emulator.config import REPO_ROOT, FunctionConfig
 from onnx_lambda.emulator.logs import print_sink
@@ -136,10 +137,25 @@ def main(args: argparse.Namespace) -> int:
         config = dataclasses.replace(config, environment=environment)
     queue = None
     if args.sqs_queue:
-        queue = _queue(
-            endpoint, args.sqs_queue, args.max_receive_count, args.visibility_timeout, create=moto is not None
+        try:
+            queue = _queue(
+                endpoint,
+                config.region,
+                args.sqs_queue,
+                args.max_receive_count,
+                args.visibility_timeout,
+                create=moto is not None,
+            )
+        except (BotoCoreError, ClientError) as exc:
+            print(f"cannot use the SQS queue {args.sqs_queue!r} at {endpoint}: {exc}", file=sys.stderr)
+            if moto is not None:
+                moto.stop()
+            return 1
+        mappings = (
+            SqsMappingConfig(
+                queue["url"], endpoint, args.batch_size, args.batching_window, region=config.region
+            ),
         )
-        mappings = (SqsMappingConfig(queue["url"], endpoint, args.batch_size, args.batching_window),)
     emulator = Emulator(
         EmulatorConfig(
             function=config,
@@ -191,12 +207,13 @@ def _port_free(host: str, port: int) -> bool:
 
 
 def _queue(
-    endpoint: str | None, name: str, max_receives: int, visibility: int, create: bool
+    endpoint: str | None, region: str, name: str, max_receives: int, visibility: int, create: bool
 ) -> dict[str, str]:
+    """The queue's URL (created with its dead-letter queue when `create`), in the function's region."""
     sqs = boto3.client(
         "sqs",
         endpoint_url=endpoint,
-        region_name=os.environ.get("AWS_REGION", "us-east-1"),
+        region_name=region,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
     )

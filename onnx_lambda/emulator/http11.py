@@ -179,12 +179,20 @@ class HttpServer:
                     size = int(length)
                 except ValueError:
                     raise BadRequest(400, "invalid Content-Length") from None
+                if size < 0:
+                    raise BadRequest(400, "invalid Content-Length")
                 if size > self.max_body:
                     raise BadRequest(413, "request body too large")
                 request.body = await reader.readexactly(size)
         return request
 
     async def _read_chunked(self, reader: asyncio.StreamReader) -> bytes:
+        try:
+            return await self._read_chunks(reader)
+        except asyncio.LimitOverrunError:
+            raise BadRequest(400, "chunk size or trailer line too long") from None
+
+    async def _read_chunks(self, reader: asyncio.StreamReader) -> bytes:
         parts: list[bytes] = []
         total = 0
         while True:
@@ -193,6 +201,8 @@ class HttpServer:
                 size = int(size_line.split(b";")[0].strip(), 16)
             except ValueError:
                 raise BadRequest(400, "malformed chunk size") from None
+            if size < 0:
+                raise BadRequest(400, "malformed chunk size")
             if size == 0:
                 while (await reader.readuntil(b"\r\n")) != b"\r\n":
                     pass  # trailers carry nothing the emulator uses
