@@ -149,6 +149,10 @@ def _is_instances(document: Mapping[str, Any]) -> bool:
 
 def _model_named(record: Record, document: Any) -> tuple[str | None, str | None]:
     fields = document if isinstance(document, dict) else {}
+    if record.item is not None:
+        # A DynamoDB image's model_name and model_version are what this function wrote back with
+        # the last prediction, not a choice: a changed item is scored by today's model.
+        fields = {key: value for key, value in fields.items() if key not in PREDICTION_ATTRIBUTES}
     name = record.attributes.get("model") or fields.get("model_name") or fields.get("model")
     version = record.attributes.get("model_version") or fields.get("model_version")
     return (name if isinstance(name, str) else None, str(version) if version is not None else None)

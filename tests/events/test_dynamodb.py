@@ -85,6 +85,20 @@ def test_scoring_a_table_into_itself_enriches_the_item_and_skips_its_own_write(
     assert to_plain(rescored)["prediction"]["label"] != 0
 
 
+def test_a_changed_item_is_scored_by_the_loaded_model_not_the_one_it_was_scored_with(make_scorer, load_event):
+    modify = load_event("dynamodb-stream")["Records"][1]
+    # Scored earlier by iris version 0, since replaced by version 1; then a feature changed.
+    ours = {"model_name": {"S": "iris"}, "model_version": {"S": "0"}, "prediction": {"N": "0"}}
+    for image in ("OldImage", "NewImage"):
+        modify["dynamodb"][image] = {**modify["dynamodb"][image], **ours}
+
+    response = handle({"Records": [modify]}, None, make_scorer())
+
+    assert failed_ids(response) == []
+    [result] = response["results"]
+    assert (result["id"], result["model_name"], result["model_version"]) == ("order-1002", "iris", "1")
+
+
 def test_a_new_image_only_stream_skips_items_that_already_carry_a_prediction(make_scorer, load_event):
     event = load_event("dynamodb-stream")
     record = event["Records"][0]["dynamodb"]
