@@ -25,20 +25,8 @@ class ModelNotFound(OnnxLambdaError):
     status = 404
 
 
-class RouteNotFound(OnnxLambdaError):
-    """No route matches the request path."""
-
-    status = 404
-
-
-class MethodNotAllowed(OnnxLambdaError):
-    """The route exists but not for this HTTP method."""
-
-    status = 405
-
-
 class PayloadTooLarge(OnnxLambdaError):
-    """The body or the batch is over the configured limit."""
+    """The request body is over ONNX_LAMBDA_MAX_BODY_BYTES (a batch over its limit is InvalidInput)."""
 
     status = 413
 

@@ -1,5 +1,9 @@
-"""S3 objects scored as a stream: CSV, JSON Lines and .npy read in chunks of the model's batch size,
-so memory holds one chunk and one output part whatever the object's size."""
+"""S3 objects scored as a stream: CSV, JSON Lines and .npy read in chunks of the model's batch size.
+
+Memory holds one chunk and the output not yet sent, whatever the object's size: one part for S3,
+up to 500 predictions for the other AWS destinations. The `return` destination is the exception:
+it keeps every row's prediction for the response.
+"""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ def records_from(event: Any, event_source: str, key: str = "eventSource") -> lis
     records = event.get("Records")
     if not isinstance(records, list) or not records:
         return None
-    for record in records:  # a loop, not all(<generator>): every event asks three sources
+    for record in records:  # a loop, not all(<generator>): every event asks up to five sources
         if not isinstance(record, dict) or record.get(key) != event_source:
             return None
     return records
