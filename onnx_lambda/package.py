@@ -1,9 +1,10 @@
 """`onnx-lambda package`: the dependency layer, model layer and function zip, without Docker.
 
 Wheels come from PyPI for the target's platform (manylinux tags for its glibc), are installed flat,
-pruned, compiled to checked-hash bytecode by an interpreter of the target version when one is
-found, zipped reproducibly and measured against Lambda's limits. `--verify` then runs the event
-fixtures through the unpacked artefacts in a fresh interpreter.
+pruned, compiled to bytecode by an interpreter of the target version when one is found (the
+modules the event fixtures import ship as .pyc only, the rest as source), zipped reproducibly and
+measured against Lambda's limits. `--verify` then runs the event fixtures through the unpacked
+artefacts in a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import fcntl
 import json
 import shutil
+import subprocess
 import sys
 import zlib
 from collections.abc import Iterator, Sequence
@@ -289,8 +291,10 @@ def _build_and_check(target: Target, args: argparse.Namespace, limits: sizes.Lam
             keep=args.keep,
             keep_sources=args.keep_sources,
         )
-    except (RuntimeError, FileNotFoundError) as exc:  # pip, pruning and compileall failures, no models
-        print(f"error: {target.runtime} {target.arch}: {exc}", file=sys.stderr)
+    except (RuntimeError, OSError, ValueError, subprocess.SubprocessError) as exc:
+        # pip, pruning, stripping (ElfError) and compileall failures, a timeout, no models, a bad path
+        print(f"error: {target.runtime} {target.arch}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        shutil.rmtree(args.build_dir / target.name / "staging", ignore_errors=True)
         return 1
     print(result.report.markdown(limits))
     print(f"written to {result.directory}/")

@@ -104,7 +104,11 @@ class ThreadedEmulator:
 
     def start(self) -> Emulator:
         self._thread.start()
-        self.call(self.emulator.start())
+        try:
+            self.call(self.emulator.start())
+        except BaseException:
+            self.stop()  # a door that did bind, the loop and its thread: none outlives a failed start
+            raise
         return self.emulator
 
     def call(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = 120) -> T:

@@ -1,8 +1,9 @@
 """Bytecode compiled ahead of time by an interpreter of the target version.
 
 Lambda's /opt and /var/task are read-only, so Python can't cache the bytecode it compiles at cold
-start. `checked-hash` .pyc files record the source's hash rather than its timestamp, so they stay
-valid after zip tools normalise file times.
+start. A .pyc shipped beside its source is `checked-hash` (it records the source's hash, not its
+timestamp, so it stays valid after zip tools normalise file times); one shipped in place of its
+source is `unchecked-hash`, as there is no source to check.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def compile_tree(
     *,
     sourceless: bool = False,
 ) -> None:
-    """Compile the .py files under `source` to checked-hash .pyc, naming files as they'll be deployed.
+    """Compile the .py files under `source` to .pyc, naming files as they'll be deployed.
 
     `only` (paths relative to `source`) limits compilation to those files; None compiles them all.
     `sourceless` writes each .pyc in place of its .py (`module.pyc` beside the package's other

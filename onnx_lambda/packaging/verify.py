@@ -123,16 +123,19 @@ def _run(
         "LAMBDA_TASK_ROOT": str(tree["task"]),
         "ONNX_LAMBDA_MODELS": str(tree["models"]),
     }
-    process = subprocess.run(
-        # -B: the tree may be a build's staging directory, which must not gain this run's bytecode.
-        [str(interpreter), "-I", "-S", "-B", str(PROBE), str(config)],
-        env=environment,
-        cwd=tree["task"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    try:
+        process = subprocess.run(
+            # -B: the tree may be a build's staging directory, which must not gain this run's bytecode.
+            [str(interpreter), "-I", "-S", "-B", str(PROBE), str(config)],
+            env=environment,
+            cwd=tree["task"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"crash": "the fixtures did not finish within 300 s"}
     if process.returncode != 0 or not results.exists():
         return {"crash": f"exit {process.returncode}: {process.stderr[-3000:]}"}
     outcome: dict[str, Any] = json.loads(results.read_text())
