@@ -12,7 +12,7 @@ from handler.events.destinations import Prediction, Writer
 from handler.events.records import Decoded, ObjectRef, Record, decode, parse, result_document, s3_objects
 from handler.events.report import report_failure, report_skip
 from handler.events.scoring import score
-from handler.events.types import BatchResponse, LambdaContext, ObjectSummary
+from handler.events.types import BatchResponse, LambdaContext, ObjectSummary, ScoredResponse
 from handler.invocation import CURRENT
 from handler.settings import Settings
 from handler.store import ModelStore
@@ -184,22 +184,16 @@ def _reason(exc: BaseException) -> str:
 
 def batch_response(outcome: Outcome) -> BatchResponse:
     """SQS, Kinesis and DynamoDB Streams: exactly the failed records, for Lambda to deliver again."""
-    failures = outcome.failures
-    response: BatchResponse = {
+    records = outcome.records
+    return {
         "batchItemFailures": [
-            {"itemIdentifier": outcome.records[index].identifier} for index in sorted(failures)
-        ]
-        if failures
-        else []
+            {"itemIdentifier": records[index].identifier} for index in sorted(outcome.failures)
+        ],
+        **_scored(outcome),
     }
-    if outcome.results is not None:
-        response["results"] = outcome.results
-        if outcome.objects:
-            response["objects"] = outcome.objects
-    return response
 
 
-def raise_on_failure(outcome: Outcome) -> dict[str, Any]:
+def raise_on_failure(outcome: Outcome) -> ScoredResponse:
     """SNS, EventBridge and S3 have no partial response: any failure raises, so Lambda retries the event."""
     if outcome.failures:
         details = "; ".join(
@@ -207,7 +201,12 @@ def raise_on_failure(outcome: Outcome) -> dict[str, Any]:
             for index, reason in sorted(outcome.failures.items())
         )
         raise RecordsFailed(f"{len(outcome.failures)} of {len(outcome.records)} records failed: {details}")
-    response: dict[str, Any] = {}
+    return _scored(outcome)
+
+
+def _scored(outcome: Outcome) -> ScoredResponse:
+    """The predictions, when the destination is the response, and the S3 objects scored, if any."""
+    response: ScoredResponse = {}
     if outcome.results is not None:
         response["results"] = outcome.results
     if outcome.objects:

@@ -6,6 +6,7 @@ from typing import Any
 
 from handler.events.batch import Outcome, raise_on_failure
 from handler.events.records import Record
+from handler.events.types import ScoredResponse
 
 
 class EventBridgeSource:
@@ -22,5 +23,5 @@ class EventBridgeSource:
     def records(self, event: Any) -> list[Record]:
         return [Record(str(event.get("id", "")), str(event.get("id", "")), event["detail"])]
 
-    def respond(self, outcome: Outcome) -> dict[str, Any]:
+    def respond(self, outcome: Outcome) -> ScoredResponse:
         return raise_on_failure(outcome)

@@ -12,6 +12,7 @@ from handler.events.batch import Outcome, raise_on_failure
 from handler.events.records import ObjectRef, Record, s3_objects
 from handler.events.report import report_skip
 from handler.events.sqs import records_from
+from handler.events.types import ScoredResponse
 
 
 class S3Source:
@@ -31,7 +32,7 @@ class S3Source:
             report_skip("s3", "the notification names no created objects")
         return [_object_record(ref) for ref in refs]
 
-    def respond(self, outcome: Outcome) -> dict[str, Any]:
+    def respond(self, outcome: Outcome) -> ScoredResponse:
         return raise_on_failure(outcome)
 
 
@@ -62,7 +63,7 @@ class S3EventBridgeSource:
         )
         return [_object_record(ref)]
 
-    def respond(self, outcome: Outcome) -> dict[str, Any]:
+    def respond(self, outcome: Outcome) -> ScoredResponse:
         return raise_on_failure(outcome)
 
 

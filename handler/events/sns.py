@@ -7,6 +7,7 @@ from typing import Any
 from handler.events.batch import Outcome, raise_on_failure
 from handler.events.records import Record
 from handler.events.sqs import records_from
+from handler.events.types import ScoredResponse
 
 
 class SnsSource:
@@ -34,5 +35,5 @@ class SnsSource:
             records.append(Record(sns["MessageId"], sns["MessageId"], sns.get("Message", ""), attributes))
         return records
 
-    def respond(self, outcome: Outcome) -> dict[str, Any]:
+    def respond(self, outcome: Outcome) -> ScoredResponse:
         return raise_on_failure(outcome)

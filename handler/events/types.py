@@ -17,12 +17,17 @@ class BatchItemFailure(TypedDict):
     itemIdentifier: str
 
 
-class BatchResponse(TypedDict, total=False):
+class ScoredResponse(TypedDict, total=False):
+    """What every event's response reports: the predictions (destination `return`), the objects scored."""
+
+    results: list[dict[str, Any]]
+    objects: list[ObjectSummary]
+
+
+class BatchResponse(ScoredResponse, total=False):
     """What SQS, Kinesis and DynamoDB event source mappings read back (ReportBatchItemFailures)."""
 
     batchItemFailures: list[BatchItemFailure]
-    results: list[dict[str, Any]]
-    objects: list[ObjectSummary]
 
 
 class ObjectSummary(TypedDict, total=False):

@@ -79,6 +79,8 @@ def test_every_source_lands_every_record_at_every_destination(
 
     expected = {**RECORD_SOURCES, **OBJECT_SOURCES}[source]
     assert response.get("batchItemFailures", []) == []
+    if source in OBJECT_SOURCES:  # every source, batch or not, says which objects it scored
+        assert [summary["rows"] for summary in response["objects"]] == [len(expected)]
     if destination == "return":
         assert returned_ids(response) == expected
         return
