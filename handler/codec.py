@@ -73,10 +73,15 @@ def parse_json(body: bytes | str, what: str = "request body") -> Any:
 
 def dumps(document: Any) -> bytes:
     """Serialise compact, strict JSON; non-finite floats become null, never invalid JSON."""
+    return _encode_finite(document).encode()
+
+
+def _encode_finite(value: Any) -> str:
+    """Compact JSON text with non-finite floats (a model's NaN or infinity) as null."""
     try:
-        return _encode(document).encode()
-    except ValueError:
-        return _encode(_finite_or_null(document)).encode()
+        return _encode(value)
+    except ValueError:  # JSON has no NaN or infinity: only then walk the value to replace them
+        return _encode(_finite_or_null(value))
 
 
 class RequestedOutput(NamedTuple):
@@ -356,7 +361,7 @@ def encode_infer_response(
             chunks.append(chunk)
             parts.append(f'{separator}{head}[{shape}],"parameters":{{"binary_data_size":{len(chunk)}}}}}')
         else:
-            parts.append(f'{separator}{head}[{shape}],"data":{_encode_data(tensor_data(array))}}}')
+            parts.append(f'{separator}{head}[{shape}],"data":{_encode_finite(tensor_data(array))}}}')
     parts.append("]}")
     header = "".join(parts).encode()
     if not chunks:
@@ -377,13 +382,6 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 @functools.lru_cache(maxsize=1024)
 def _output_head(name: str, datatype: str) -> str:
     return f'{{"name":{_ENCODER.encode(name)},"datatype":"{datatype}","shape":'
-
-
-def _encode_data(values: list[Any]) -> str:
-    try:
-        return _encode(values)
-    except ValueError:  # NaN or infinity from the model: JSON has no such numbers
-        return _encode(_finite_or_null(values))
 
 
 def _finite_or_null(value: Any) -> Any:
