@@ -55,8 +55,18 @@ def reason_of(exc: Exception) -> str:
     """A one-line reason for a failed AWS call: the service's error code and message."""
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip()
+        return _coded_reason(error.get("Code"), error.get("Message"))
     return str(exc) or type(exc).__name__
+
+
+def _coded_reason(code: str | None, message: str | None) -> str:
+    """An AWS error code and message as one reason: `Code: Message`."""
+    return f"{code or 'Error'}: {message or ''}".strip()
+
+
+def _not_written(target: str, exc: Exception) -> str:
+    """Why a write to `target` (an S3 URL, a queue, a table...) failed."""
+    return f"{target} could not be written: {reason_of(exc)}"
 
 
 def jsonl(documents: Sequence[Mapping[str, Any]]) -> bytes:
@@ -94,7 +104,7 @@ class S3Writer:
                 Metadata={SCORED_FROM: source},
             )
         except AWS_ERRORS as exc:
-            reason = f"s3://{self.bucket}/{key} could not be written: {reason_of(exc)}"
+            reason = _not_written(f"s3://{self.bucket}/{key}", exc)
             return {prediction.position: reason for prediction in predictions}
         return {}
 
@@ -126,6 +136,10 @@ class MultipartSink:
         self.upload_id: str | None = None
         self.parts: list[dict[str, Any]] = []
 
+    @property
+    def url(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
     def write(self, documents: list[dict[str, Any]]) -> None:
         self.write_jsonl(jsonl(documents))
 
@@ -153,9 +167,7 @@ class MultipartSink:
                 Body=self._take(),
             )
         except AWS_ERRORS as exc:
-            raise DestinationError(
-                f"s3://{self.bucket}/{self.key} could not be written: {reason_of(exc)}"
-            ) from None
+            raise DestinationError(_not_written(self.url, exc)) from None
         self.parts.append({"ETag": response["ETag"], "PartNumber": number})
 
     def _take(self) -> bytes:
@@ -183,10 +195,8 @@ class MultipartSink:
                     MultipartUpload={"Parts": self.parts},
                 )
         except AWS_ERRORS as exc:
-            raise DestinationError(
-                f"s3://{self.bucket}/{self.key} could not be written: {reason_of(exc)}"
-            ) from None
-        return f"s3://{self.bucket}/{self.key}"
+            raise DestinationError(_not_written(self.url, exc)) from None
+        return self.url
 
     def abort(self) -> None:
         self.buffer, self.buffered = [], 0
@@ -262,7 +272,7 @@ class _EntryWriter:
             try:
                 rejected = self.send(entries)
             except AWS_ERRORS as exc:
-                reason = f"{self.target} could not be written: {reason_of(exc)}"
+                reason = _not_written(self.target, exc)
                 failures.update({prediction.position: reason for prediction, _ in entries})
                 continue
             for position, reason in rejected.items():
@@ -290,7 +300,7 @@ def _dedup_id(prediction: Prediction, body: bytes) -> str:
 
 def _entry_failures(response: Mapping[str, Any]) -> dict[int, str]:
     return {
-        int(failed["Id"]): f"{failed.get('Code', 'Error')}: {failed.get('Message', '')}".strip()
+        int(failed["Id"]): _coded_reason(failed.get("Code"), failed.get("Message"))
         for failed in response.get("Failed", [])
     }
 
@@ -388,7 +398,7 @@ class EventBridgeWriter(_EntryWriter):
         ]
         response = self.events.put_events(Entries=request)
         return {
-            position: f"{entry.get('ErrorCode')}: {entry.get('ErrorMessage', '')}".strip()
+            position: _coded_reason(entry["ErrorCode"], entry.get("ErrorMessage"))
             for position, entry in enumerate(response.get("Entries", []))
             if entry.get("ErrorCode")
         }
@@ -448,7 +458,7 @@ class DynamoDbWriter:
             try:
                 response = self.dynamodb.batch_write_item(RequestItems={self.table: request})
             except AWS_ERRORS as exc:
-                reason = f"DynamoDB table {self.table} could not be written: {reason_of(exc)}"
+                reason = _not_written(f"DynamoDB table {self.table}", exc)
                 return {prediction.position: reason for prediction in pending.values()}
             request = response.get("UnprocessedItems", {}).get(self.table, [])
             left = {_fingerprint(entry["PutRequest"]["Item"]) for entry in request}
