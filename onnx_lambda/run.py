@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from onnx_lambda.emulator.config import REPO_ROOT, FunctionConfig
 from onnx_lambda.emulator.logs import print_sink
-from onnx_lambda.emulator.server import Emulator, EmulatorConfig
+from onnx_lambda.emulator.server import FAILED_EVENTS, Emulator, EmulatorConfig
 from onnx_lambda.emulator.sqs_mapping import SqsMappingConfig
 
 IRIS_INFER = '{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}'
@@ -93,7 +93,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pool.add_argument(
         "--failed-events",
         type=Path,
-        default=Path(".onnx-lambda/failed-events.jsonl"),
+        default=FAILED_EVENTS,
         help="JSON Lines file for Event invocations that failed 3 times",
     )
     sqs = parser.add_argument_group("SQS event source mapping")

@@ -47,10 +47,6 @@ class EventQueue:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    @property
-    def pending(self) -> int:
-        return len(self._tasks)
-
     async def _run(self, payload: bytes, request_id: str) -> None:
         attempts = 0
         while True:

@@ -13,7 +13,6 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from urllib.parse import unquote
 
 MAX_HEAD_BYTES = 64 * 1024
 
@@ -37,10 +36,6 @@ class HttpRequest:
             if key.lower() == name:
                 return value
         return default
-
-    @property
-    def decoded_path(self) -> str:
-        return unquote(self.path)
 
 
 @dataclass

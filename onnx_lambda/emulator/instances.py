@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -47,7 +46,6 @@ class Instance:
         """
         self.config = config
         self.log = log
-        self.id = uuid.uuid4().hex[:8]
         self.state = State.NEW
         self.init_duration_ms: float | None = None
         self.last_used = time.monotonic()

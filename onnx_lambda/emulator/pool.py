@@ -46,10 +46,6 @@ class Invocation:
         """`X-Amz-Function-Error`: "Unhandled" when the function or the platform failed it."""
         return "Unhandled" if self.error_type else None
 
-    @property
-    def cold(self) -> bool:
-        return self.report.init_duration_ms is not None
-
     def json(self) -> object:
         return json.loads(self.payload) if self.payload else None
 

@@ -25,6 +25,10 @@ from onnx_lambda.emulator.sqs_mapping import SqsMapping, SqsMappingConfig
 T = TypeVar("T")
 
 
+FAILED_EVENTS = Path(".onnx-lambda/failed-events.jsonl")
+"""Where Event invocations that failed every attempt are kept, by default."""
+
+
 @dataclass(frozen=True)
 class EmulatorConfig:
     """Which doors to open and where; a port of None keeps that door shut, 0 picks a free port."""
@@ -35,7 +39,7 @@ class EmulatorConfig:
     invoke_port: int | None = 3001
     payload_version: str = "2.0"
     stage: str = "$default"
-    failed_events: Path | None = Path(".onnx-lambda/failed-events.jsonl")
+    failed_events: Path | None = FAILED_EVENTS
     event_retry_delays: tuple[float, ...] = RETRY_DELAYS_S
     sqs: tuple[SqsMappingConfig, ...] = ()
 

@@ -57,7 +57,6 @@ class SqsMapping:
         )
         self.queue_arn = ""
         self.deleted = 0
-        self.kept = 0
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -89,7 +88,6 @@ class SqsMapping:
             event = {"Records": [self.record(message) for message in messages]}
             invocation = await self.function.invoke(json.dumps(event).encode(), wait=True)
             succeeded = self.succeeded(messages, invocation)
-            self.kept += len(messages) - len(succeeded)
             if succeeded:
                 await asyncio.to_thread(self._delete, succeeded)
 

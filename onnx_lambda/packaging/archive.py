@@ -25,12 +25,6 @@ class Archive:
     zipped: int
 
 
-def tree_size(root: Path) -> tuple[int, int]:
-    """Number of files under `root` and their total size in bytes."""
-    files = [path for path in root.rglob("*") if path.is_file()]
-    return len(files), sum(path.stat().st_size for path in files)
-
-
 def write_zip(root: Path, destination: Path, compresslevel: int = 9) -> Archive:
     """Zip everything under `root`, paths relative to it, in sorted order with fixed timestamps."""
     destination.parent.mkdir(parents=True, exist_ok=True)

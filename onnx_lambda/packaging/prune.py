@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from onnx_lambda.packaging.elf import needed_libraries
+from onnx_lambda.packaging.target import RUNTIME_PROVIDED
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,10 @@ RULES: tuple[PruneRule, ...] = (
     PruneRule(
         "runtime-provided",
         "boto3 and its dependencies are in every Lambda Python runtime (/var/runtime)",
-        (
-            *_distributions("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "six"),
-            "six.py",
-            "dateutil",
-            "python_dateutil-*.dist-info",
+        tuple(
+            pattern
+            for distribution, module in RUNTIME_PROVIDED
+            for pattern in (module, f"{module}.py", f"{distribution.replace('-', '_')}-*.dist-info")
         ),
     ),
     PruneRule(

@@ -6,6 +6,18 @@ import platform
 from dataclasses import dataclass
 
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
+
+# Lambda's Python runtimes ship boto3 and what it imports in /var/runtime, as (distribution, module):
+# a layer copy only adds megabytes and shadows the runtime's own patched version.
+RUNTIME_PROVIDED = (
+    ("boto3", "boto3"),
+    ("botocore", "botocore"),
+    ("s3transfer", "s3transfer"),
+    ("jmespath", "jmespath"),
+    ("python-dateutil", "dateutil"),
+    ("six", "six"),
+    ("urllib3", "urllib3"),
+)
 ARCHITECTURES = ("x86_64", "arm64")
 _MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from onnx_lambda.packaging.target import Target
+from onnx_lambda.packaging.target import RUNTIME_PROVIDED, Target
 
 PROBE = Path(__file__).with_name("lambda_probe.py")
 # What Lambda's runtime has in /var/runtime; linked from this machine, as only the layer may add packages.
-RUNTIME_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+RUNTIME_MODULES = tuple(module for _, module in RUNTIME_PROVIDED)
 WEB_STACK = ("fastapi", "starlette", "mangum", "pydantic")
 
 

@@ -12,11 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from onnx_lambda.packaging.target import Target
-
-# Lambda's Python runtimes ship boto3 and what it imports in /var/runtime; a layer copy only adds
-# megabytes and shadows the runtime's own patched version.
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
+from onnx_lambda.packaging.target import RUNTIME_PROVIDED, Target
 
 
 class WheelError(RuntimeError):
@@ -66,7 +62,7 @@ def runtime_requirements(pyproject: Path, lock: Path, target: Target) -> Require
     line; everything else stays locked.
     """
     project = tomllib.loads(pyproject.read_text())["project"]
-    provided = {canonical(name) for name in RUNTIME_PROVIDED}
+    provided = {canonical(distribution) for distribution, _ in RUNTIME_PROVIDED}
     pins = {requirement_name(pin): pin for pin in target.pins}
     unused = dict(pins)
     requirements = []
@@ -107,8 +103,8 @@ def _pip(arguments: Sequence[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, check=False)
 
 
-def download(requirements: Requirements, target: Target, cache: Path) -> bool:
-    """Fetch the target's wheels into `cache`; False (and a warning) when the index is unreachable."""
+def download(requirements: Requirements, target: Target, cache: Path) -> None:
+    """Fetch the target's wheels into `cache`; when the index is unreachable, warn and use the cache."""
     cache.mkdir(parents=True, exist_ok=True)
     with _constraints_file(requirements) as constraints:
         result = _pip(
@@ -128,8 +124,6 @@ def download(requirements: Requirements, target: Target, cache: Path) -> bool:
             f"installing from the wheels already in {cache}\n{_tail(result.stderr)}",
             file=sys.stderr,
         )
-        return False
-    return True
 
 
 def install(
