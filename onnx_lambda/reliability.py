@@ -49,6 +49,10 @@ def run_tests(figures: Path) -> tuple[int, str]:
     return completed.returncode, "\n".join([*failures, summary.strip("= ")])
 
 
+class BenchFailed(RuntimeError):
+    """A benchmark the report runs printed no figures."""
+
+
 def run_bench(script: str, *args: str) -> dict[str, Any]:
     completed = subprocess.run(
         [sys.executable, str(ROOT / "bench" / script), *args, "--json"],
@@ -61,7 +65,7 @@ def run_bench(script: str, *args: str) -> dict[str, Any]:
     for line in reversed(completed.stdout.splitlines()):
         if line.startswith('{"') and '"errors"' in line:
             return json.loads(line)  # type: ignore[no-any-return]
-    raise RuntimeError(
+    raise BenchFailed(
         f"bench/{script} printed no figures:\n{completed.stdout[-2000:]}{completed.stderr[-2000:]}"
     )
 
@@ -169,14 +173,18 @@ def main(args: argparse.Namespace) -> int:
         code, summary = run_tests(figures_path)
         figures = read_figures(figures_path)
     print(summary, file=sys.stderr)
-    load = None
-    if args.requests:
-        print(f"load: {args.requests:,} requests from {args.clients} clients ...", file=sys.stderr)
-        load = run_bench("load.py", "--requests", str(args.requests), "--clients", str(args.clients))
-    soak = None
-    if args.soak:
-        print(f"soak: {args.soak:,} invocations of one warm instance ...", file=sys.stderr)
-        soak = run_bench("soak.py", "--invocations", str(args.soak))
+    load = soak = None
+    try:
+        if args.requests:
+            print(f"load: {args.requests:,} requests from {args.clients} clients ...", file=sys.stderr)
+            load = run_bench("load.py", "--requests", str(args.requests), "--clients", str(args.clients))
+        if args.soak:
+            print(f"soak: {args.soak:,} invocations of one warm instance ...", file=sys.stderr)
+            soak = run_bench("soak.py", "--invocations", str(args.soak))
+    except BenchFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print(table(figures, load, soak))
+        return 1
     print(table(figures, load, soak))
     bad = code != 0 or (load is not None and load["errors"]) or (soak is not None and not soak["flat"])
     bad = bad or any(f.get("lost", 0) for f in figures)
