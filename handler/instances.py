@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,7 @@ def tensors_from_instances(instances: Any, model: Model) -> dict[str, np.ndarray
     if model.features and len(model.inputs) == 1 and any(objects):
         # Rows by position and objects by feature name may be mixed in one request.
         rows = [
-            feature_row(row, model, index) if is_object else row
+            feature_row(row, model, f"instance {index}") if is_object else row
             for index, (row, is_object) in enumerate(zip(instances, objects, strict=True))
         ]
         return {model.inputs[0].name: to_tensor(rows, model.inputs[0])}
@@ -73,27 +73,32 @@ def tensors_from_columns(columns: Any, model: Model) -> dict[str, np.ndarray]:
     return tensors
 
 
-def rows_from_records(records: Sequence[Mapping[str, Any]], model: Model) -> np.ndarray:
-    """Map named-feature records onto the model's single input, one row each, in feature order."""
+def rows_from_records(
+    records: Sequence[Mapping[str, Any]], model: Model, label: Callable[[int], str] = "record {}".format
+) -> np.ndarray:
+    """Map named-feature records onto the model's single input, one row each, in feature order.
+
+    label: how an error names the record at an index ("JSON Lines line 7", "the record").
+    """
     names = model.features
     try:
         rows = [[record[name] for name in names] for record in records]
     except KeyError:
         for index, record in enumerate(records):
-            feature_row(record, model, index)  # raises, naming the first record that lacks a feature
+            feature_row(record, model, label(index))  # raises, naming the first record lacking a feature
         raise
     return to_tensor(rows, model.inputs[0])
 
 
-def feature_row(record: Mapping[str, Any], model: Model, index: int) -> list[Any]:
-    """One record's values in the model's feature order; a missing feature is named in the error."""
+def feature_row(record: Mapping[str, Any], model: Model, label: str) -> list[Any]:
+    """One record's values in the model's feature order; a missing feature is named in the error,
+    with the record as `label` names it ("instance 2")."""
     try:
         return [record[name] for name in model.features]
     except KeyError:
         absent = [name for name in model.features if name not in record]
         raise InvalidInput(
-            f"record {index} is missing features {absent}; model '{model.name}' expects "
-            f"{list(model.features)}"
+            f"{label} is missing features {absent}; model '{model.name}' expects {list(model.features)}"
         ) from None
 
 

@@ -88,7 +88,7 @@ def test_missing_feature_names_the_record_the_features_and_the_expected_order(st
         )
 
     assert raised.value.message == (
-        "record 1 is missing features ['petal_width']; model 'iris' expects "
+        "instance 1 is missing features ['petal_width']; model 'iris' expects "
         "['sepal_length', 'sepal_width', 'petal_length', 'petal_width']"
     )
 

@@ -303,6 +303,11 @@ def _chain(*parts: Any) -> Iterator[list[bytes]]:
         yield from part
 
 
+def _line_label(first: int) -> Callable[[int], str]:
+    """How an error names the record at an index of a block whose first line is `first` (1-based)."""
+    return lambda index: f"JSON Lines line {first + index}"
+
+
 def jsonl_chunks(body: Any, model: Model, id_field: str, rows: int) -> Iterator[Chunk]:
     """JSON Lines: each line a named-feature object (its id field kept) or a list of feature values."""
     spec = _table_input(model, "JSON Lines")
@@ -316,7 +321,7 @@ def jsonl_chunks(body: Any, model: Model, id_field: str, rows: int) -> Iterator[
                 raise InvalidInput(f"JSON Lines line {start + offset + 1} is not valid JSON: {exc}") from None
         if all(isinstance(document, dict) for document in documents):
             ids = [document.get(id_field, start + offset) for offset, document in enumerate(documents)]
-            tensor = rows_from_records(documents, model)
+            tensor = rows_from_records(documents, model, _line_label(start + 1))
         elif all(isinstance(document, list) for document in documents):
             ids = list(range(start, start + len(documents)))
             tensor = to_tensor(documents, spec)

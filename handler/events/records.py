@@ -123,7 +123,7 @@ def decode(record: Record, document: Any, store: ModelStore, id_field: str) -> D
                 f"model '{model.name}' has no feature list, so a record must be an infer request "
                 '({"inputs": [...]}) or {"instances": [...]}'
             )
-        inputs = {model.inputs[0].name: rows_from_records([document], model)}
+        inputs = {model.inputs[0].name: rows_from_records([document], model, lambda _: "the record")}
         model.check(inputs)
         return Decoded(record, record_id, model, inputs, 1, "prediction")
     raise InvalidInput(f"a record must be a JSON object or list; got a {type(document).__name__}")

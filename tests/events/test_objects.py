@@ -152,6 +152,15 @@ def test_a_bad_json_line_is_named(store, bad):
         list(objects.jsonl_chunks(Body(b"\n".join([good, bad, good])), store.get("iris"), "id", 10))
 
 
+@pytest.mark.parametrize("rows", [10, 2], ids=["one-block", "second-block"])
+def test_a_json_line_missing_a_feature_is_named_by_its_line(store, rows):
+    good = b'{"sepal_length": 1, "sepal_width": 2, "petal_length": 3, "petal_width": 4}'
+    lines = [good, good, good, b'{"sepal_length": 1}']
+
+    with pytest.raises(InvalidInput, match=r"^JSON Lines line 4 is missing features \['sepal_width'"):
+        list(objects.jsonl_chunks(Body(b"\n".join(lines)), store.get("iris"), "id", rows))
+
+
 def test_an_id_column_that_is_also_a_feature_keeps_its_text(store):
     lines = ["sepal_length,sepal_width,petal_length,petal_width", "1.50,2,3,4", "5,6,7,8"]
     chunks = list(objects.csv_chunks(csv_body(lines), store.get("iris"), "sepal_length", 10))

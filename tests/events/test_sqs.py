@@ -46,7 +46,7 @@ def test_poison_messages_fail_alone_and_are_logged_once_each(landing, make_score
     logged = [(record.record_id, record.reason) for record in caplog.records]
     assert [record_id for record_id, _ in logged] == ["m1", "m3", "m4", "m5"]
     assert "not valid JSON" in logged[0][1]
-    assert "missing features" in logged[1][1]
+    assert logged[1][1].startswith("the record is missing features ['sepal_width'")
     assert "no-such-model" in logged[2][1]
 
 
