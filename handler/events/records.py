@@ -123,10 +123,15 @@ def decode(record: Record, document: Any, store: ModelStore, id_field: str) -> D
                 f"model '{model.name}' has no feature list, so a record must be an infer request "
                 '({"inputs": [...]}) or {"instances": [...]}'
             )
-        inputs = {model.inputs[0].name: rows_from_records([document], model, lambda _: "the record")}
+        inputs = {model.inputs[0].name: rows_from_records([document], model, _the_record)}
         model.check(inputs)
         return Decoded(record, record_id, model, inputs, 1, "prediction")
     raise InvalidInput(f"a record must be a JSON object or list; got a {type(document).__name__}")
+
+
+def _the_record(index: int) -> str:
+    """How an error names a message's one named-feature record."""
+    return "the record"
 
 
 def _is_infer_request(document: Mapping[str, Any]) -> bool:

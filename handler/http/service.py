@@ -76,15 +76,12 @@ class InferenceService:
         """Count an inference request as one record and check its size; returns when decoding began."""
         CURRENT.records = 1
         started = perf_counter()
-        self.check_body(body)
-        return started
-
-    def check_body(self, body: bytes) -> None:
         if len(body) > self.settings.max_body_bytes:
             raise PayloadTooLarge(
                 f"request body is {len(body)} bytes; the limit is {self.settings.max_body_bytes} "
                 "(ONNX_LAMBDA_MAX_BODY_BYTES)"
             )
+        return started
 
     def model_metadata(self, name: str, version: str | None = None) -> Reply:
         reply = self.model_metadata_replies.get((name, version))
